@@ -1,0 +1,4 @@
+// Preloaded by bunfig.toml before every test run.
+import { mkdirSync } from "node:fs";
+
+mkdirSync("test-output", { recursive: true });
