@@ -42,4 +42,8 @@ export class StratumV2Error extends Error {
   static server(message: string): StratumV2Error {
     return new StratumV2Error("ServerError", message);
   }
+  /** Malformed Bitcoin data (a transaction, block or script that does not parse). */
+  static invalidData(message: string): StratumV2Error {
+    return new StratumV2Error("ProtocolError", message);
+  }
 }
