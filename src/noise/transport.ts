@@ -1,0 +1,211 @@
+/**
+ * Encrypted SV2 framing (PROTOCOL.md §3): a frame is its 6-byte header sealed alone (22 bytes on
+ * the wire), then its payload cut into plaintext chunks of at most 65 519 bytes, each sealed with
+ * the next nonce (65 535 bytes on the wire for a full chunk). An empty payload adds nothing.
+ * Associated data is empty throughout.
+ */
+import { NoiseError } from "./errors.ts";
+import { TAG_LENGTH } from "./aead.ts";
+import type { CipherState } from "./cipher-state.ts";
+
+export const FRAME_HEADER_LENGTH = 6;
+export const ENCRYPTED_HEADER_LENGTH = FRAME_HEADER_LENGTH + TAG_LENGTH; // 22
+export const MAX_CHUNK_PLAINTEXT = 65_519;
+export const MAX_CHUNK_CIPHERTEXT = MAX_CHUNK_PLAINTEXT + TAG_LENGTH; // 65 535
+/** msg_length is a U24. */
+export const MAX_PAYLOAD_LENGTH = 0xffffff;
+/** The channel_msg flag: bit 15 of extension_type. */
+export const CHANNEL_MSG_BIT = 0x8000;
+
+/** A plaintext frame: the header fields and the payload. */
+export interface Sv2Frame {
+  /** Raw U16 extension_type, including the channel_msg bit (0x8000). */
+  readonly extensionType: number;
+  readonly msgType: number;
+  readonly payload: Uint8Array;
+}
+
+export function isChannelMessage(frame: Sv2Frame): boolean {
+  return (frame.extensionType & CHANNEL_MSG_BIT) !== 0;
+}
+
+/** Bytes a payload of `length` plaintext bytes takes on the wire after the 22-byte header. */
+export function encryptedPayloadLength(length: number): number {
+  return length + TAG_LENGTH * Math.ceil(length / MAX_CHUNK_PLAINTEXT);
+}
+
+export function encryptedFrameLength(payloadLength: number): number {
+  return ENCRYPTED_HEADER_LENGTH + encryptedPayloadLength(payloadLength);
+}
+
+function writeHeader(out: Uint8Array, extensionType: number, msgType: number, length: number): void {
+  if (!Number.isInteger(extensionType) || extensionType < 0 || extensionType > 0xffff) {
+    throw new NoiseError("invalid-input", `extension_type ${extensionType} is not a u16`);
+  }
+  if (!Number.isInteger(msgType) || msgType < 0 || msgType > 0xff) throw new NoiseError("invalid-input", `msg_type ${msgType} is not a u8`);
+  if (length > MAX_PAYLOAD_LENGTH) throw new NoiseError("frame-too-large", `payload of ${length} bytes exceeds the U24 msg_length`);
+  out[0] = extensionType & 0xff;
+  out[1] = extensionType >>> 8;
+  out[2] = msgType;
+  out[3] = length & 0xff;
+  out[4] = (length >>> 8) & 0xff;
+  out[5] = length >>> 16;
+}
+
+/**
+ * Seals one frame given as header fields and payload bytes (payload[off, off+len)).
+ * Returns the wire bytes: 22 + L + 16·⌈L/65519⌉.
+ */
+export function encryptFrame(cipher: CipherState, frame: Sv2Frame): Uint8Array {
+  const header = new Uint8Array(FRAME_HEADER_LENGTH);
+  writeHeader(header, frame.extensionType, frame.msgType, frame.payload.length);
+  const out = new Uint8Array(encryptedFrameLength(frame.payload.length));
+  sealFrameParts(cipher, header, 0, frame.payload, 0, frame.payload.length, out);
+  return out;
+}
+
+/**
+ * Seals a frame that is already serialised as 6-byte header ‖ payload (what the SV2 codec
+ * produces). msg_length in the header must equal the payload length that follows it.
+ */
+export function encryptSerializedFrame(cipher: CipherState, frameBytes: Uint8Array): Uint8Array {
+  if (frameBytes.length < FRAME_HEADER_LENGTH) throw new NoiseError("invalid-input", "a frame needs its 6-byte header");
+  const length = (frameBytes[3] as number) | ((frameBytes[4] as number) << 8) | ((frameBytes[5] as number) << 16);
+  const payloadLength = frameBytes.length - FRAME_HEADER_LENGTH;
+  if (length !== payloadLength) {
+    throw new NoiseError("invalid-input", `header msg_length ${length} does not match the ${payloadLength} payload bytes`);
+  }
+  const out = new Uint8Array(encryptedFrameLength(payloadLength));
+  sealFrameParts(cipher, frameBytes, 0, frameBytes, FRAME_HEADER_LENGTH, payloadLength, out);
+  return out;
+}
+
+function sealFrameParts(
+  cipher: CipherState,
+  header: Uint8Array,
+  headerOff: number,
+  payload: Uint8Array,
+  payloadOff: number,
+  payloadLength: number,
+  out: Uint8Array,
+): void {
+  cipher.sealInto(null, header, headerOff, FRAME_HEADER_LENGTH, out, 0);
+  let written = ENCRYPTED_HEADER_LENGTH;
+  for (let pos = 0; pos < payloadLength; pos += MAX_CHUNK_PLAINTEXT) {
+    const len = Math.min(MAX_CHUNK_PLAINTEXT, payloadLength - pos);
+    cipher.sealInto(null, payload, payloadOff + pos, len, out, written);
+    written += len + TAG_LENGTH;
+  }
+}
+
+export interface FrameDecoderOptions {
+  /** Largest plaintext payload accepted; a bigger msg_length is refused before reading it. */
+  readonly maxPayloadLength?: number;
+}
+
+/**
+ * Turns arbitrary TCP chunks into whole decrypted frames. Bytes are accumulated until a header
+ * (22 bytes) and then its whole payload are present; partial input is kept for the next push.
+ * Any tag failure throws NoiseError `mac-mismatch`; the decoder is then unusable (close the connection).
+ */
+export class FrameDecoder {
+  private buffer: Uint8Array = new Uint8Array(4096);
+  private start = 0;
+  private end = 0;
+  private readonly header = new Uint8Array(FRAME_HEADER_LENGTH);
+  /** Header of the frame whose payload is awaited (its header nonce is already consumed). */
+  private pending: { extensionType: number; msgType: number; length: number } | null = null;
+  private failed: NoiseError | null = null;
+  private readonly maxPayloadLength: number;
+
+  constructor(
+    private readonly cipher: CipherState,
+    opts: FrameDecoderOptions = {},
+  ) {
+    const max = opts.maxPayloadLength ?? MAX_PAYLOAD_LENGTH;
+    if (!Number.isInteger(max) || max < 0 || max > MAX_PAYLOAD_LENGTH) throw new NoiseError("invalid-input", `maxPayloadLength ${max} out of range`);
+    this.maxPayloadLength = max;
+  }
+
+  /** Bytes received but not yet part of a returned frame. */
+  get bufferedBytes(): number {
+    return this.end - this.start;
+  }
+
+  /** Adds received bytes and returns every frame they complete, in order. */
+  push(chunk: Uint8Array): Sv2Frame[] {
+    if (this.failed !== null) throw this.failed;
+    this.append(chunk);
+    const frames: Sv2Frame[] = [];
+    try {
+      for (;;) {
+        const frame = this.next();
+        if (frame === null) break;
+        frames.push(frame);
+      }
+    } catch (e) {
+      if (e instanceof NoiseError) this.failed = e;
+      throw e;
+    }
+    this.compact();
+    return frames;
+  }
+
+  private next(): Sv2Frame | null {
+    if (this.pending === null) {
+      if (this.end - this.start < ENCRYPTED_HEADER_LENGTH) return null;
+      const h = this.header;
+      this.cipher.openInto(null, this.buffer, this.start, ENCRYPTED_HEADER_LENGTH, h, 0);
+      this.start += ENCRYPTED_HEADER_LENGTH;
+      const length = (h[3] as number) | ((h[4] as number) << 8) | ((h[5] as number) << 16);
+      const extensionType = (h[0] as number) | ((h[1] as number) << 8);
+      if (length > this.maxPayloadLength) {
+        throw new NoiseError("frame-too-large", `frame of type 0x${(h[2] as number).toString(16)} announces ${length} payload bytes, limit is ${this.maxPayloadLength}`);
+      }
+      this.pending = { extensionType, msgType: h[2] as number, length };
+    }
+    const { length } = this.pending;
+    const wireLength = encryptedPayloadLength(length);
+    if (this.end - this.start < wireLength) return null;
+    const payload = new Uint8Array(length);
+    let read = this.start;
+    for (let pos = 0; pos < length; pos += MAX_CHUNK_PLAINTEXT) {
+      const len = Math.min(MAX_CHUNK_PLAINTEXT, length - pos);
+      this.cipher.openInto(null, this.buffer, read, len + TAG_LENGTH, payload, pos);
+      read += len + TAG_LENGTH;
+    }
+    this.start = read;
+    const frame: Sv2Frame = { extensionType: this.pending.extensionType, msgType: this.pending.msgType, payload };
+    this.pending = null;
+    return frame;
+  }
+
+  private append(chunk: Uint8Array): void {
+    const needed = this.end + chunk.length;
+    if (needed > this.buffer.length) {
+      const live = this.end - this.start;
+      if (live + chunk.length <= this.buffer.length) {
+        this.buffer.copyWithin(0, this.start, this.end);
+      } else {
+        let size = this.buffer.length * 2;
+        while (size < live + chunk.length) size *= 2;
+        const grown = new Uint8Array(size);
+        grown.set(this.buffer.subarray(this.start, this.end));
+        this.buffer = grown;
+      }
+      this.start = 0;
+      this.end = live;
+    }
+    this.buffer.set(chunk, this.end);
+    this.end += chunk.length;
+  }
+
+  private compact(): void {
+    if (this.start === this.end) {
+      this.start = 0;
+      this.end = 0;
+      // Give back memory after a burst of large frames.
+      if (this.buffer.length > 1 << 20) this.buffer = new Uint8Array(4096);
+    }
+  }
+}
