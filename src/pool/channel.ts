@@ -1,0 +1,162 @@
+/**
+ * A mining channel: the unit that receives jobs and submits shares (SV2 standard or extended channel;
+ * every SV1 session is an extended channel too).
+ */
+import { equalBytes } from "../bitcoin/bytes.ts";
+import { difficultyToTarget, targetToDifficulty, targetToLeBytes } from "../bitcoin/target.ts";
+import type { Job } from "./jobs.ts";
+import { ShareStats, type WorkerStats } from "./stats.ts";
+import { VardiffState } from "./vardiff.ts";
+
+export type ChannelKind = "standard" | "extended";
+
+/** A job as one channel knows it. */
+export interface ChannelJob {
+  job: Job;
+  /** Standard channels: the merkle root for this channel's coinbase (computed when first needed). */
+  merkleRoot: Uint8Array | null;
+  /** The channel target when the job was issued (SetTarget applies to later jobs, PROTOCOL.md §7.2). */
+  target: bigint;
+  targetLe: Uint8Array;
+  /** Shares already seen on this job (duplicate detection), keyed by header hash. */
+  seen: Set<string>;
+}
+
+export interface ChannelParams {
+  id: number;
+  kind: ChannelKind;
+  endpoint: string;
+  worker: WorkerStats;
+  extranoncePrefix: Uint8Array;
+  /** Bytes the miner rolls after the prefix (extended channels; 0 for standard). */
+  extranonceSize: number;
+  maxTarget: bigint;
+  nominalHashrate: number;
+  difficulty: number;
+  maxJobs: number;
+  versionRollingAllowed: boolean;
+  nowMs: number;
+}
+
+export class Channel {
+  readonly id: number;
+  readonly kind: ChannelKind;
+  readonly endpoint: string;
+  readonly worker: WorkerStats;
+  readonly extranoncePrefix: Uint8Array;
+  readonly extranonceSize: number;
+  readonly maxJobs: number;
+  readonly stats = new ShareStats();
+  readonly vardiff: VardiffState;
+  readonly openedMs: number;
+  maxTarget: bigint;
+  nominalHashrate: number;
+  versionRollingAllowed: boolean;
+  /** Group channel this channel belongs to (0 = none). */
+  groupId = 0;
+
+  private currentTarget = 0n;
+  private currentTargetLe: Uint8Array = new Uint8Array(32);
+  private currentDifficulty = 0;
+  private readonly jobs = new Map<number, ChannelJob>();
+  /** Most recent job sent to this channel (the seed's `current_job_id`). */
+  currentJobId: number | null = null;
+
+  constructor(p: ChannelParams) {
+    this.id = p.id;
+    this.kind = p.kind;
+    this.endpoint = p.endpoint;
+    this.worker = p.worker;
+    this.extranoncePrefix = p.extranoncePrefix;
+    this.extranonceSize = p.extranonceSize;
+    this.maxTarget = p.maxTarget;
+    this.nominalHashrate = p.nominalHashrate;
+    this.maxJobs = p.maxJobs;
+    this.versionRollingAllowed = p.versionRollingAllowed;
+    this.vardiff = new VardiffState(p.nowMs);
+    this.openedMs = p.nowMs;
+    this.setDifficulty(p.difficulty);
+  }
+
+  /** Total extranonce length in the coinbase (prefix + rolled part). */
+  get extranonceLength(): number {
+    return this.extranoncePrefix.length + this.extranonceSize;
+  }
+
+  get target(): bigint {
+    return this.currentTarget;
+  }
+  /** The target as the SV2 wire wants it (U256 little-endian). */
+  get targetLe(): Uint8Array {
+    return this.currentTargetLe;
+  }
+  get difficulty(): number {
+    return this.currentDifficulty;
+  }
+
+  /** Sets the difficulty, never handing out a target above the miner's max_target. */
+  setDifficulty(difficulty: number): void {
+    let target = difficultyToTarget(difficulty);
+    if (target > this.maxTarget) target = this.maxTarget;
+    this.setTarget(target);
+  }
+
+  setTarget(target: bigint): void {
+    this.currentTarget = target;
+    this.currentTargetLe = targetToLeBytes(target);
+    this.currentDifficulty = targetToDifficulty(target);
+  }
+
+  /** The lowest difficulty this channel may get: the pool floor, raised by the miner's max_target. */
+  difficultyFloor(poolMin: number): number {
+    return Math.max(poolMin, targetToDifficulty(this.maxTarget));
+  }
+
+  /** Records that `job` was sent to this channel, dropping the oldest beyond `maxJobs`. */
+  addJob(job: Job, merkleRoot: Uint8Array | null): ChannelJob {
+    const entry: ChannelJob = {
+      job,
+      merkleRoot,
+      target: this.currentTarget,
+      targetLe: this.currentTargetLe,
+      seen: new Set(),
+    };
+    this.jobs.delete(job.id);
+    this.jobs.set(job.id, entry);
+    while (this.jobs.size > this.maxJobs) {
+      const oldest = this.jobs.keys().next().value as number;
+      this.jobs.delete(oldest);
+    }
+    this.currentJobId = job.id;
+    return entry;
+  }
+
+  getJob(jobId: number): ChannelJob | undefined {
+    return this.jobs.get(jobId);
+  }
+
+  hasJob(jobId: number): boolean {
+    return this.jobs.has(jobId);
+  }
+
+  get jobCount(): number {
+    return this.jobs.size;
+  }
+
+  /** Jobs on this channel, oldest first. */
+  jobList(): ChannelJob[] {
+    return [...this.jobs.values()];
+  }
+
+  /** Drops activated jobs built on another prev hash: they can only get stale shares now. */
+  dropJobsNotOn(prevHash: Uint8Array): number {
+    let dropped = 0;
+    for (const [id, cj] of this.jobs) {
+      if (cj.job.prevHash !== null && !equalBytes(cj.job.prevHash, prevHash)) {
+        this.jobs.delete(id);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+}
