@@ -1,0 +1,480 @@
+/**
+ * One Stratum V2 miner connection: Noise responder -> SetupConnection -> channels -> shares.
+ *
+ * The connection is written against `ConnectionHost` (what the server provides: the pool service,
+ * limits, the job frame cache) and `Outbox` (bounded writes), so its logic has no socket code.
+ *
+ * Channel layout per connection (spec 5.3.x):
+ *  - standard channels of a connection that did NOT set REQUIRES_STANDARD_JOBS share one group
+ *    channel: one NewExtendedMiningJob and one SetNewPrevHash to the group id serve them all;
+ *  - standard channels of a REQUIRES_STANDARD_JOBS connection (header-only devices) get their own
+ *    NewMiningJob with the channel's merkle root;
+ *  - extended channels (proxies) get NewExtendedMiningJob each.
+ */
+import { leBytesToTarget, targetToLeBytes } from "../../bitcoin/target.ts";
+import type { Logger } from "../../log.ts";
+import { NoiseError } from "../../noise/errors.ts";
+import type { ResponderSession } from "../../noise/session.ts";
+import type { Sv2Frame } from "../../noise/transport.ts";
+import type { Channel } from "../../pool/channel.ts";
+import type { Job } from "../../pool/jobs.ts";
+import { OpenChannelError } from "../../pool/pool.ts";
+import type { ShareSubmission } from "../../pool/share.ts";
+import { MiningSetupFlags, Protocol, SV2_VERSION } from "../../sv2/constants.ts";
+import { Sv2CodecError } from "../../sv2/errors.ts";
+import { decodePayloadWithTrailing, encodeFrame, type Sv2Message } from "../../sv2/messages/registry.ts";
+import type { OpenExtendedMiningChannel, OpenStandardMiningChannel, SubmitSharesExtended, SubmitSharesStandard } from "../../sv2/messages/mining.ts";
+import type { Outbox } from "../outbox.ts";
+import type { PoolService } from "../pool-service.ts";
+
+export type ConnectionState = "handshake" | "setup" | "ready" | "closing" | "closed";
+
+export interface ConnectionLimits {
+  maxChannelsPerConnection: number;
+  maxSharesPerSecond: number;
+  shareBatchSize: number;
+}
+
+/** What the server gives each connection. */
+export interface ConnectionHost {
+  readonly service: PoolService;
+  readonly limits: ConnectionLimits;
+  readonly logger: Logger;
+  /** Cached NewExtendedMiningJob frame (channel id 0, patched per channel by `sendPatched`). */
+  extendedJobFrame(job: Job, active: boolean, extranonceLength: number, versionRollingAllowed: boolean): Uint8Array;
+  /** Cached SetNewPrevHash frame for an active job (channel id 0). */
+  prevHashFrame(job: Job): Uint8Array;
+  countDisconnect(reason: string): void;
+  countLimit(limit: string, detail: string): void;
+  onReady(conn: Sv2Connection): void;
+}
+
+interface PendingSuccess {
+  lastSequence: number;
+  count: number;
+  difficultySum: number;
+}
+
+interface RateBucket {
+  tokens: number;
+  lastMs: number;
+}
+
+const CHANNEL_ID_OFFSET = 6; // every job / prev-hash message starts with channel_id right after the header
+
+export class Sv2Connection {
+  state: ConnectionState = "handshake";
+  readonly openedAtMs: number;
+  lastReceiveMs: number;
+  /** Deadline for handshake + SetupConnection; 0 once set up. */
+  setupDeadlineMs: number;
+  private setupFlags = 0;
+  private group: { id: number; channels: Map<number, Channel>; primed: boolean } | null = null;
+  private readonly extended = new Map<number, Channel>();
+  private readonly solo = new Map<number, Channel>();
+  private readonly pending = new Map<number, PendingSuccess>();
+  private readonly rates = new Map<number, RateBucket>();
+  private registered = false;
+  private closeReason = "";
+
+  constructor(
+    readonly endpoint: string,
+    readonly remoteIp: string,
+    private readonly host: ConnectionHost,
+    private readonly session: ResponderSession,
+    private readonly outbox: Outbox,
+    private readonly close: (reason: string, graceful: boolean) => void,
+    nowMs: number,
+    handshakeTimeoutMs: number,
+  ) {
+    this.openedAtMs = nowMs;
+    this.lastReceiveMs = nowMs;
+    this.setupDeadlineMs = nowMs + handshakeTimeoutMs;
+  }
+
+  get channelCount(): number {
+    return (this.group?.channels.size ?? 0) + this.extended.size + this.solo.size;
+  }
+
+  get requiresStandardJobs(): boolean {
+    return (this.setupFlags & MiningSetupFlags.REQUIRES_STANDARD_JOBS) !== 0;
+  }
+
+  get reason(): string {
+    return this.closeReason;
+  }
+
+  // ---- input ------------------------------------------------------------------------------------
+
+  onData(chunk: Uint8Array, nowMs: number): void {
+    if (this.state === "closed" || this.state === "closing") return;
+    this.lastReceiveMs = nowMs;
+    const out = this.session.receive(chunk);
+    for (const bytes of out.outgoing) this.outbox.write(bytes);
+    if (out.error !== null) {
+      this.fail(noiseReason(out.error), `${out.error.message}`);
+      return;
+    }
+    if (out.handshakeCompleted && this.state === "handshake") this.state = "setup";
+    for (const frame of out.frames) {
+      if (this.state !== "setup" && this.state !== "ready") break;
+      this.onFrame(frame);
+    }
+    this.flushSuccesses();
+  }
+
+  private onFrame(frame: Sv2Frame): void {
+    let msg: Sv2Message;
+    try {
+      msg = decodePayloadWithTrailing(frame.msgType, frame.payload, frame.extensionType & 0x7fff).message;
+    } catch (e) {
+      if (e instanceof Sv2CodecError && e.reason === "unknown-message" && this.state === "ready") {
+        // Spec 3.4: unknown messages are ignored once the connection is set up.
+        this.host.countLimit("unknown-message", `type 0x${frame.msgType.toString(16)}`);
+        return;
+      }
+      this.fail("bad-message", e instanceof Error ? e.message : String(e));
+      return;
+    }
+    if (this.state === "setup") {
+      if (msg.type !== "SetupConnection") {
+        this.fail("no-setup", `${msg.type} before SetupConnection`);
+        return;
+      }
+      this.onSetup(msg.protocol, msg.minVersion, msg.maxVersion, msg.flags);
+      return;
+    }
+    switch (msg.type) {
+      case "SubmitSharesStandard":
+        this.onShare(msg, undefined);
+        return;
+      case "SubmitSharesExtended":
+        this.onShare(msg, msg.extranonce);
+        return;
+      case "OpenStandardMiningChannel":
+        this.onOpenStandard(msg);
+        return;
+      case "OpenExtendedMiningChannel":
+        this.onOpenExtended(msg);
+        return;
+      case "UpdateChannel":
+        this.onUpdateChannel(msg.channelId, msg.nominalHashRate, msg.maximumTarget);
+        return;
+      case "CloseChannel":
+        this.closeChannel(msg.channelId);
+        return;
+      case "SetupConnection":
+        this.fail("protocol-violation", "SetupConnection sent twice");
+        return;
+      default:
+        // Messages a pool never receives (e.g. SetTarget from a miner): a broken peer.
+        this.fail("protocol-violation", `unexpected ${msg.type} from a miner`);
+    }
+  }
+
+  // ---- setup ------------------------------------------------------------------------------------
+
+  private onSetup(protocol: number, minVersion: number, maxVersion: number, flags: number): void {
+    if (protocol !== Protocol.Mining) {
+      this.send({ type: "SetupConnectionError", flags: 0, errorCode: "unsupported-protocol" });
+      this.fail("setup-refused", `protocol ${protocol} is not served here (only Mining = 0)`, true);
+      return;
+    }
+    if (minVersion > SV2_VERSION || maxVersion < SV2_VERSION) {
+      this.send({ type: "SetupConnectionError", flags: 0, errorCode: "protocol-version-mismatch" });
+      this.fail("setup-refused", `versions ${minVersion}..${maxVersion} do not include ${SV2_VERSION}`, true);
+      return;
+    }
+    if ((flags & MiningSetupFlags.REQUIRES_WORK_SELECTION) !== 0) {
+      // Custom work needs Job Declaration, which this pool does not run.
+      this.send({ type: "SetupConnectionError", flags: MiningSetupFlags.REQUIRES_WORK_SELECTION, errorCode: "unsupported-feature-flags" });
+      this.fail("setup-refused", "REQUIRES_WORK_SELECTION is not supported", true);
+      return;
+    }
+    this.setupFlags = flags;
+    // Version rolling is always allowed, so REQUIRES_VERSION_ROLLING needs nothing; we never demand
+    // fixed versions or extended channels: the answer's flags are 0.
+    this.send({ type: "SetupConnectionSuccess", usedVersion: SV2_VERSION, flags: 0 });
+    this.state = "ready";
+    this.setupDeadlineMs = 0;
+    this.host.service.registerSession(this.endpoint, { targetChanged: (ch) => this.sendSetTarget(ch) });
+    this.registered = true;
+    this.host.onReady(this);
+  }
+
+  // ---- channels ---------------------------------------------------------------------------------
+
+  private channelLimitReached(requestId: number): boolean {
+    if (this.channelCount < this.host.limits.maxChannelsPerConnection) return false;
+    this.host.countLimit("channels-per-connection", this.endpoint);
+    this.send({ type: "OpenMiningChannelError", requestId, errorCode: "max-channels-reached" });
+    return true;
+  }
+
+  private onOpenStandard(msg: OpenStandardMiningChannel): void {
+    if (this.channelLimitReached(msg.requestId)) return;
+    const pool = this.host.service.pool;
+    let ch: Channel;
+    try {
+      ch = pool.openStandardChannel(this.endpoint, {
+        userIdentity: msg.userIdentity,
+        nominalHashrate: msg.nominalHashRate,
+        maxTarget: leBytesToTarget(msg.maxTarget),
+      });
+    } catch (e) {
+      this.refuseChannel(msg.requestId, e);
+      return;
+    }
+    let groupId = 0;
+    if (!this.requiresStandardJobs) {
+      if (this.group === null) this.group = { id: pool.allocateGroupId(), channels: new Map(), primed: false };
+      this.group.channels.set(ch.id, ch);
+      groupId = this.group.id;
+    } else {
+      this.solo.set(ch.id, ch);
+    }
+    this.send({ type: "OpenStandardMiningChannelSuccess", requestId: msg.requestId, channelId: ch.id, target: ch.targetLe, extranoncePrefix: ch.extranoncePrefix, groupChannelId: groupId });
+    this.primeChannel(ch);
+  }
+
+  private onOpenExtended(msg: OpenExtendedMiningChannel): void {
+    if (this.channelLimitReached(msg.requestId)) return;
+    let ch: Channel;
+    try {
+      ch = this.host.service.pool.openExtendedChannel(this.endpoint, {
+        userIdentity: msg.userIdentity,
+        nominalHashrate: msg.nominalHashRate,
+        maxTarget: leBytesToTarget(msg.maxTarget),
+        minExtranonceSize: msg.minExtranonceSize,
+      });
+    } catch (e) {
+      this.refuseChannel(msg.requestId, e);
+      return;
+    }
+    this.extended.set(ch.id, ch);
+    this.send({
+      type: "OpenExtendedMiningChannelSuccess",
+      requestId: msg.requestId,
+      channelId: ch.id,
+      target: ch.targetLe,
+      extranonceSize: ch.extranonceSize,
+      extranoncePrefix: ch.extranoncePrefix,
+      groupChannelId: 0,
+    });
+    this.primeChannel(ch);
+  }
+
+  private refuseChannel(requestId: number, e: unknown): void {
+    const code = e instanceof OpenChannelError ? e.code : "unknown-user";
+    this.host.logger.info("channel refused", { endpoint: this.endpoint, code, error: e instanceof Error ? e.message : String(e) });
+    this.send({ type: "OpenMiningChannelError", requestId, errorCode: code });
+  }
+
+  /** A new channel gets the current job (future + SetNewPrevHash) and the speculative next one. */
+  private primeChannel(ch: Channel): void {
+    const { current, speculative } = this.host.service.pool.jobsForNewChannel();
+    const inGroup = this.group !== null && this.group.channels.has(ch.id);
+    if (inGroup && this.group !== null && this.group.primed) {
+      // The group already has these jobs: only record them for the new channel's share checks.
+      if (current !== null) this.host.service.pool.assignJob(ch, current, false);
+      if (speculative !== null) this.host.service.pool.assignJob(ch, speculative, false);
+      return;
+    }
+    if (current !== null && current.prevHash !== null) {
+      this.sendJobTo(ch, current, false);
+      this.sendPrevHashTo(inGroup ? (this.group as { id: number }).id : ch.id, current);
+    }
+    if (speculative !== null && speculative !== current) this.sendJobTo(ch, speculative, false);
+    if (inGroup && this.group !== null) this.group.primed = current !== null;
+  }
+
+  private onUpdateChannel(channelId: number, nominalHashrate: number, maximumTarget: Uint8Array): void {
+    try {
+      // The pool calls targetChanged, which sends SetTarget.
+      this.host.service.pool.updateChannel(this.endpoint, channelId, nominalHashrate, leBytesToTarget(maximumTarget));
+    } catch (e) {
+      const code = e instanceof OpenChannelError ? e.code : "invalid-channel-id";
+      this.send({ type: "UpdateChannelError", channelId, errorCode: code });
+    }
+  }
+
+  private closeChannel(channelId: number): void {
+    this.host.service.pool.closeChannel(this.endpoint, channelId);
+    this.extended.delete(channelId);
+    this.solo.delete(channelId);
+    this.group?.channels.delete(channelId);
+    this.pending.delete(channelId);
+    this.rates.delete(channelId);
+  }
+
+  sendSetTarget(ch: Channel): void {
+    this.send({ type: "SetTarget", channelId: ch.id, maximumTarget: targetToLeBytes(ch.target) });
+  }
+
+  // ---- shares -----------------------------------------------------------------------------------
+
+  private onShare(msg: SubmitSharesStandard | SubmitSharesExtended, extranonce: Uint8Array | undefined): void {
+    const nowMs = this.host.service.clock.nowMs();
+    if (!this.withinRate(msg.channelId, nowMs)) {
+      this.send({ type: "SubmitSharesError", channelId: msg.channelId, sequenceNumber: msg.sequenceNumber, errorCode: "rate-limited" });
+      return;
+    }
+    const submission: ShareSubmission = {
+      channelId: msg.channelId,
+      sequenceNumber: msg.sequenceNumber,
+      jobId: msg.jobId,
+      nonce: msg.nonce,
+      ntime: msg.ntime,
+      version: msg.version,
+    };
+    if (extranonce !== undefined) submission.extranonce = extranonce;
+    const result = this.host.service.submitShare(this.endpoint, submission);
+    if (!result.ok) {
+      // Answer errors after any successes already batched for this channel, keeping order.
+      this.flushSuccess(msg.channelId);
+      this.send({ type: "SubmitSharesError", channelId: msg.channelId, sequenceNumber: msg.sequenceNumber, errorCode: result.reason });
+      return;
+    }
+    let p = this.pending.get(msg.channelId);
+    if (p === undefined) {
+      p = { lastSequence: 0, count: 0, difficultySum: 0 };
+      this.pending.set(msg.channelId, p);
+    }
+    p.lastSequence = msg.sequenceNumber;
+    p.count++;
+    p.difficultySum += result.difficulty;
+    if (p.count >= this.host.limits.shareBatchSize) this.flushSuccess(msg.channelId);
+  }
+
+  /** Token bucket per channel: `maxSharesPerSecond`, with a burst of the same size. */
+  private withinRate(channelId: number, nowMs: number): boolean {
+    const cap = this.host.limits.maxSharesPerSecond;
+    let b = this.rates.get(channelId);
+    if (b === undefined) {
+      b = { tokens: cap, lastMs: nowMs };
+      this.rates.set(channelId, b);
+    }
+    b.tokens = Math.min(cap, b.tokens + ((nowMs - b.lastMs) * cap) / 1000);
+    b.lastMs = nowMs;
+    if (b.tokens < 1) {
+      this.host.countLimit("share-rate", this.endpoint);
+      return false;
+    }
+    b.tokens -= 1;
+    return true;
+  }
+
+  private flushSuccess(channelId: number): void {
+    const p = this.pending.get(channelId);
+    if (p === undefined || p.count === 0) return;
+    this.send({
+      type: "SubmitSharesSuccess",
+      channelId,
+      lastSequenceNumber: p.lastSequence,
+      newSubmitsAcceptedCount: p.count,
+      newSharesSum: BigInt(Math.max(0, Math.round(p.difficultySum))),
+    });
+    p.count = 0;
+    p.difficultySum = 0;
+  }
+
+  /** One SubmitShares.Success per channel per read burst (spec: batching is the pool's choice). */
+  private flushSuccesses(): void {
+    for (const id of this.pending.keys()) this.flushSuccess(id);
+  }
+
+  // ---- jobs (called by the server's fan-out) ----------------------------------------------------
+
+  /** Sends `job` (future when !active) to every channel of this connection. */
+  sendJob(job: Job, active: boolean): void {
+    if (this.state !== "ready") return;
+    const pool = this.host.service.pool;
+    if (this.group !== null && this.group.channels.size > 0) {
+      for (const ch of this.group.channels.values()) pool.assignJob(ch, job, false);
+      const first = this.group.channels.values().next().value as Channel;
+      this.sendPatched(this.host.extendedJobFrame(job, active, first.extranonceLength, true), this.group.id);
+      this.group.primed = true;
+    }
+    for (const ch of this.extended.values()) this.sendJobTo(ch, job, active);
+    for (const ch of this.solo.values()) this.sendJobTo(ch, job, active);
+  }
+
+  /** Sends SetNewPrevHash for an activated future job to every channel (or group) of this connection. */
+  sendPrevHash(job: Job): void {
+    if (this.state !== "ready") return;
+    if (this.group !== null && this.group.channels.size > 0) this.sendPrevHashTo(this.group.id, job);
+    for (const id of this.extended.keys()) this.sendPrevHashTo(id, job);
+    for (const id of this.solo.keys()) this.sendPrevHashTo(id, job);
+  }
+
+  private sendJobTo(ch: Channel, job: Job, active: boolean): void {
+    const pool = this.host.service.pool;
+    const inGroup = this.group !== null && this.group.channels.has(ch.id);
+    if (ch.kind === "standard" && !inGroup) {
+      const cj = pool.assignJob(ch, job, true);
+      this.send({
+        type: "NewMiningJob",
+        channelId: ch.id,
+        jobId: job.id,
+        minNtime: active ? job.minNtime : null,
+        version: job.version,
+        merkleRoot: cj.merkleRoot as Uint8Array,
+      });
+      return;
+    }
+    pool.assignJob(ch, job, false);
+    const target = inGroup ? (this.group as { id: number }).id : ch.id;
+    this.sendPatched(this.host.extendedJobFrame(job, active, ch.extranonceLength, ch.versionRollingAllowed), target);
+  }
+
+  private sendPrevHashTo(channelId: number, job: Job): void {
+    this.sendPatched(this.host.prevHashFrame(job), channelId);
+  }
+
+  // ---- output -----------------------------------------------------------------------------------
+
+  send(msg: Sv2Message): void {
+    if (this.state === "closed") return;
+    this.writeEncrypted(this.session.sendSerialized(encodeFrame(msg)));
+  }
+
+  /** Writes a cached frame with its channel id replaced (the cache is only read back after encryption). */
+  private sendPatched(frame: Uint8Array, channelId: number): void {
+    if (this.state === "closed") return;
+    new DataView(frame.buffer, frame.byteOffset, frame.byteLength).setUint32(CHANNEL_ID_OFFSET, channelId, true);
+    this.writeEncrypted(this.session.sendSerialized(frame));
+  }
+
+  private writeEncrypted(bytes: Uint8Array): void {
+    if (!this.outbox.write(bytes)) this.fail("slow-client", `write buffer over its cap; the peer does not read fast enough`);
+  }
+
+  /** Server shutdown: ask the miner to come back (to this address) and close after the write. */
+  sendReconnect(): void {
+    if (this.state === "ready") this.send({ type: "Reconnect", newHost: "", newPort: 0 });
+  }
+
+  // ---- end --------------------------------------------------------------------------------------
+
+  fail(reason: string, detail: string, graceful = false): void {
+    if (this.state === "closed" || this.state === "closing") return;
+    this.closeReason = reason;
+    this.state = "closing";
+    this.host.countDisconnect(reason);
+    this.host.logger.info("closing SV2 connection", { endpoint: this.endpoint, reason, detail });
+    this.close(reason, graceful);
+  }
+
+  /** The socket is gone: release the miner's channels. */
+  onClosed(): void {
+    if (this.state === "closed") return;
+    if (this.state !== "closing") this.host.countDisconnect("peer-closed");
+    this.state = "closed";
+    if (this.registered) this.host.service.unregisterSession(this.endpoint);
+    this.registered = false;
+  }
+}
+
+function noiseReason(e: NoiseError): string {
+  return `noise-${e.code}`;
+}

@@ -1,0 +1,363 @@
+/**
+ * The Stratum V2 listener: accepts TCP connections (Bun.listen), enforces the connection limits,
+ * runs each connection's Noise handshake and state machine, and fans jobs out to every connection
+ * when the pool core has new work.
+ *
+ * New block fan-out: the next block's job was sent to every channel ahead of time as a future job, so
+ * a new tip costs one SetNewPrevHash per connection (per group / extended / header-only channel). The
+ * frame is encoded once and only its channel id is patched before each encryption. The loop runs in
+ * chunks with a macrotask yield between them, so shares arriving meanwhile are still answered; a
+ * newer fan-out queues behind the running one so every miner sees every switch in order.
+ */
+import { MAX_PAYLOAD_SIZE } from "../../sv2/frame.ts";
+import { encodeFrame } from "../../sv2/messages/registry.ts";
+import type { Logger } from "../../log.ts";
+import { RateLimitedLog } from "../../log.ts";
+import type { Counter, Gauge, Histogram } from "../../metrics.ts";
+import { EphemeralKeyPool } from "../../noise/ephemeral-pool.ts";
+import { ResponderSession } from "../../noise/session.ts";
+import type { AeadProvider } from "../../noise/aead.ts";
+import type { Job } from "../../pool/jobs.ts";
+import type { TemplateChange, TipChange } from "../../pool/pool.ts";
+import { Outbox } from "../outbox.ts";
+import type { MiningFrontend, PoolService } from "../pool-service.ts";
+import { Sv2Connection, type ConnectionHost, type ConnectionLimits } from "./connection.ts";
+import type { PoolIdentity } from "./identity.ts";
+
+export interface Sv2ServerOptions {
+  host: string;
+  port: number;
+  identity: PoolIdentity;
+  aead?: AeadProvider;
+  maxConnections?: number;
+  maxConnectionsPerIp?: number;
+  maxChannelsPerConnection?: number;
+  handshakeTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  maxFrameBytes?: number;
+  writeBufferBytes?: number;
+  maxSharesPerSecond?: number;
+  shareBatchSize?: number;
+  /** Connections handled per fan-out slice before yielding to the event loop. */
+  fanoutChunk?: number;
+  /** Ephemeral keys prepared while idle (each handshake takes one). */
+  ephemeralKeys?: number;
+  /** SO_REUSEPORT, so several processes can share the port. */
+  reusePort?: boolean;
+}
+
+interface SocketData {
+  conn: Sv2Connection | null;
+  outbox: Outbox | null;
+}
+
+type Sv2Socket = import("bun").Socket<SocketData>;
+
+export interface Sv2ServerMetrics {
+  connections: Gauge;
+  accepted: Counter;
+  handshakes: Counter;
+  disconnects: Counter;
+  limitHits: Counter;
+  fanoutMs: Histogram;
+}
+
+export class Sv2Server implements MiningFrontend, ConnectionHost {
+  readonly name = "sv2";
+  readonly limits: ConnectionLimits;
+  readonly logger: Logger;
+  readonly m: Sv2ServerMetrics;
+  private listener: import("bun").TCPSocketListener<SocketData> | null = null;
+  private readonly conns = new Set<Sv2Connection>();
+  private readonly sockets = new Map<Sv2Connection, Sv2Socket>();
+  private readonly perIp = new Map<string, number>();
+  private readonly ephemeral: EphemeralKeyPool;
+  private readonly frameCache = new Map<string, Uint8Array>();
+  private readonly limitLog: RateLimitedLog;
+  private timers: ReturnType<typeof setInterval>[] = [];
+  private fanoutQueue: (() => void)[] = [];
+  private fanoutRunning = false;
+  private nextId = 1;
+  private stopping = false;
+  private readonly opts: Required<Omit<Sv2ServerOptions, "aead" | "identity">>;
+
+  constructor(
+    readonly service: PoolService,
+    private readonly options: Sv2ServerOptions,
+  ) {
+    this.logger = service.logger.child({ component: "sv2" });
+    this.opts = {
+      host: options.host,
+      port: options.port,
+      maxConnections: options.maxConnections ?? 50_000,
+      maxConnectionsPerIp: options.maxConnectionsPerIp ?? 20_000,
+      maxChannelsPerConnection: options.maxChannelsPerConnection ?? 1024,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
+      idleTimeoutMs: options.idleTimeoutMs ?? 900_000,
+      maxFrameBytes: Math.min(options.maxFrameBytes ?? 1 << 20, MAX_PAYLOAD_SIZE),
+      writeBufferBytes: options.writeBufferBytes ?? 1 << 20,
+      maxSharesPerSecond: options.maxSharesPerSecond ?? 1000,
+      shareBatchSize: options.shareBatchSize ?? 1,
+      fanoutChunk: options.fanoutChunk ?? 1000,
+      ephemeralKeys: options.ephemeralKeys ?? 512,
+      reusePort: options.reusePort ?? false,
+    };
+    this.limits = {
+      maxChannelsPerConnection: this.opts.maxChannelsPerConnection,
+      maxSharesPerSecond: this.opts.maxSharesPerSecond,
+      shareBatchSize: this.opts.shareBatchSize,
+    };
+    this.ephemeral = new EphemeralKeyPool(this.opts.ephemeralKeys);
+    this.limitLog = new RateLimitedLog(this.logger, 10_000);
+    const r = service.metrics;
+    this.m = {
+      connections: r.gauge("sv2pool_sv2_connections", "Open Stratum V2 connections"),
+      accepted: r.counter("sv2pool_sv2_connections_accepted_total", "Stratum V2 connections accepted"),
+      handshakes: r.counter("sv2pool_sv2_handshakes_total", "Stratum V2 connections reaching SetupConnection.Success"),
+      disconnects: r.counter("sv2pool_sv2_disconnects_total", "Stratum V2 connections closed, by reason"),
+      limitHits: r.counter("sv2pool_limit_hits_total", "Limits hit, by limit"),
+      fanoutMs: r.histogram("sv2pool_sv2_fanout_ms", "New-tip fan-out to all SV2 connections, first to last write (ms)", [1, 2, 5, 10, 20, 50, 100, 250, 500, 1000]),
+    };
+    this.m.connections.collect(() => this.m.connections.set(this.conns.size));
+  }
+
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  get address(): { host: string; port: number } {
+    if (this.listener === null) throw new Error("Sv2Server is not started");
+    return { host: this.opts.host, port: this.listener.port };
+  }
+
+  async start(): Promise<{ host: string; port: number }> {
+    // Keys for the first handshakes, before the listener opens.
+    this.ephemeral.refill(Math.min(32, this.opts.ephemeralKeys));
+    // reusePort works at runtime but is missing from bun-types' listen options.
+    const listenOptions: import("bun").TCPSocketListenOptions<SocketData> & { reusePort: boolean } = {
+      hostname: this.opts.host,
+      port: this.opts.port,
+      reusePort: this.opts.reusePort,
+      data: { conn: null, outbox: null },
+      socket: {
+        open: (s) => this.onOpen(s),
+        data: (s, chunk) => {
+          const conn = s.data.conn;
+          if (conn !== null) conn.onData(chunk, this.service.clock.nowMs());
+        },
+        drain: (s) => s.data.outbox?.drain(),
+        close: (s) => this.onSocketClosed(s),
+        error: (s, e) => {
+          this.logger.debug("socket error", { endpoint: s.data.conn?.endpoint ?? "", error: e.message });
+        },
+      },
+    };
+    this.listener = Bun.listen<SocketData>(listenOptions);
+    this.service.addFrontend(this);
+    this.timers.push(
+      setInterval(() => this.sweep(), 250),
+      // Prepare ephemeral keys in small slices so the loop never stalls for long.
+      setInterval(() => this.ephemeral.refill(8), 25),
+    );
+    return this.address;
+  }
+
+  private onOpen(s: Sv2Socket): void {
+    const ip = s.remoteAddress;
+    if (this.stopping) {
+      s.terminate();
+      return;
+    }
+    if (this.conns.size >= this.opts.maxConnections) {
+      this.countLimit("connections", `total ${this.conns.size}`);
+      s.terminate();
+      return;
+    }
+    const fromIp = this.perIp.get(ip) ?? 0;
+    if (fromIp >= this.opts.maxConnectionsPerIp) {
+      this.countLimit("connections-per-ip", ip);
+      s.terminate();
+      return;
+    }
+    this.perIp.set(ip, fromIp + 1);
+    const outbox = new Outbox(s, this.opts.writeBufferBytes);
+    const session = new ResponderSession({
+      identity: this.options.identity.identity,
+      ephemeralKey: this.ephemeral.take(),
+      aead: this.options.aead,
+      maxPayloadLength: this.opts.maxFrameBytes,
+    });
+    const endpoint = `sv2:${ip}:${s.remotePort}#${this.nextId++}`;
+    const conn = new Sv2Connection(
+      endpoint,
+      ip,
+      this,
+      session,
+      outbox,
+      (_reason, graceful) => {
+        if (graceful) s.end();
+        else s.terminate();
+      },
+      this.service.clock.nowMs(),
+      this.opts.handshakeTimeoutMs,
+    );
+    s.data = { conn, outbox };
+    this.conns.add(conn);
+    this.sockets.set(conn, s);
+    this.m.accepted.inc();
+  }
+
+  private onSocketClosed(s: Sv2Socket): void {
+    const conn = s.data.conn;
+    if (conn === null) return;
+    s.data.conn = null;
+    conn.onClosed();
+    this.conns.delete(conn);
+    this.sockets.delete(conn);
+    const n = (this.perIp.get(conn.remoteIp) ?? 1) - 1;
+    if (n <= 0) this.perIp.delete(conn.remoteIp);
+    else this.perIp.set(conn.remoteIp, n);
+  }
+
+  /** Handshake/setup deadlines and idle connections. */
+  private sweep(): void {
+    const now = this.service.clock.nowMs();
+    for (const conn of this.conns) {
+      if (conn.setupDeadlineMs !== 0 && now > conn.setupDeadlineMs) {
+        conn.fail("handshake-timeout", `no SetupConnection within ${this.opts.handshakeTimeoutMs} ms`);
+      } else if (now - conn.lastReceiveMs > this.opts.idleTimeoutMs) {
+        conn.fail("idle-timeout", `silent for ${this.opts.idleTimeoutMs} ms`);
+      }
+    }
+  }
+
+  // ---- ConnectionHost -----------------------------------------------------------------------------
+
+  onReady(_conn: Sv2Connection): void {
+    this.m.handshakes.inc();
+  }
+
+  countDisconnect(reason: string): void {
+    this.m.disconnects.inc(1, { reason });
+  }
+
+  countLimit(limit: string, detail: string): void {
+    this.m.limitHits.inc(1, { limit });
+    this.limitLog.warn(limit, `limit hit: ${limit}`, { detail });
+  }
+
+  extendedJobFrame(job: Job, active: boolean, extranonceLength: number, versionRollingAllowed: boolean): Uint8Array {
+    const key = `e:${job.id}:${active ? 1 : 0}:${extranonceLength}:${versionRollingAllowed ? 1 : 0}`;
+    let frame = this.frameCache.get(key);
+    if (frame === undefined) {
+      const parts = job.coinbase(extranonceLength);
+      frame = encodeFrame({
+        type: "NewExtendedMiningJob",
+        channelId: 0,
+        jobId: job.id,
+        minNtime: active ? job.minNtime : null,
+        version: job.version,
+        versionRollingAllowed,
+        merklePath: [...job.merklePath],
+        coinbaseTxPrefix: parts.prefix,
+        coinbaseTxSuffix: parts.suffix,
+      });
+      this.cache(key, frame);
+    }
+    return frame;
+  }
+
+  prevHashFrame(job: Job): Uint8Array {
+    const key = `p:${job.id}:${job.minNtime ?? 0}`;
+    let frame = this.frameCache.get(key);
+    if (frame === undefined) {
+      if (job.prevHash === null || job.minNtime === null) throw new Error(`job ${job.id} is not active`);
+      frame = encodeFrame({ type: "SetNewPrevHash", channelId: 0, jobId: job.id, prevHash: job.prevHash, minNtime: job.minNtime, nbits: job.bits });
+      this.cache(key, frame);
+    }
+    return frame;
+  }
+
+  private cache(key: string, frame: Uint8Array): void {
+    // A handful of live jobs at a time; dropping everything now and then is cheaper than an LRU.
+    if (this.frameCache.size >= 64) this.frameCache.clear();
+    this.frameCache.set(key, frame);
+  }
+
+  // ---- MiningFrontend -----------------------------------------------------------------------------
+
+  onNewTip(change: TipChange): void {
+    const job = change.job;
+    this.fanout("new-tip", (conn) => conn.sendPrevHash(job));
+  }
+
+  onTemplate(change: TemplateChange): void {
+    const { job, speculative, kind } = change;
+    if (kind === "new-tip") {
+      this.fanout("template-new-tip", (conn) => {
+        conn.sendJob(job, false);
+        conn.sendPrevHash(job);
+        if (speculative !== null) conn.sendJob(speculative, false);
+      });
+    } else {
+      this.fanout("template-update", (conn) => {
+        conn.sendJob(job, true);
+        if (speculative !== null) conn.sendJob(speculative, false);
+      });
+    }
+  }
+
+  private fanout(what: string, perConnection: (conn: Sv2Connection) => void): void {
+    // Snapshot: connections opened during the fan-out get their jobs when their channel opens.
+    const targets = [...this.conns];
+    const run = (): void => {
+      const t0 = performance.now();
+      let i = 0;
+      const step = (): void => {
+        const end = Math.min(targets.length, i + this.opts.fanoutChunk);
+        for (; i < end; i++) {
+          const conn = targets[i] as Sv2Connection;
+          try {
+            perConnection(conn);
+          } catch (e) {
+            conn.fail("internal-error", `${what}: ${e instanceof Error ? e.message : String(e)}`);
+          }
+        }
+        if (i < targets.length) {
+          setImmediate(step);
+          return;
+        }
+        if (what === "new-tip") this.m.fanoutMs.observe(performance.now() - t0);
+        const next = this.fanoutQueue.shift();
+        if (next !== undefined) next();
+        else this.fanoutRunning = false;
+      };
+      step();
+    };
+    if (this.fanoutRunning) {
+      this.fanoutQueue.push(run);
+      return;
+    }
+    this.fanoutRunning = true;
+    run();
+  }
+
+  /** Graceful stop: no new connections, Reconnect to every miner, close after the writes. */
+  async stop(reason = "shutting down"): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.listener?.stop(false);
+    for (const conn of [...this.conns]) {
+      conn.sendReconnect();
+      conn.fail("server-stop", reason, true);
+    }
+    // Give the kernel a moment to flush the Reconnect frames, then cut whatever is left.
+    const deadline = Date.now() + 1000;
+    while (this.conns.size > 0 && Date.now() < deadline) await Bun.sleep(10);
+    for (const s of this.sockets.values()) s.terminate();
+    this.listener?.stop(true);
+    this.listener = null;
+  }
+}
