@@ -1,0 +1,91 @@
+/**
+ * The whole pool process from a Config: keys, the pool service, the SV2 and SV1 listeners and the
+ * HTTP server, started in order and stopped gracefully in reverse. `sv2pool run` and the tests of
+ * the compiled binary go through here.
+ */
+import type { Config } from "./config.ts";
+import { formatHostPort } from "./config.ts";
+import type { Logger } from "./log.ts";
+import type { NodeAPI } from "./node/api.ts";
+import { systemClock, type Clock } from "./pool/clock.ts";
+import { createPoolService } from "./server/assemble.ts";
+import type { PoolService } from "./server/pool-service.ts";
+import { keyPaths, loadOrCreateKeys, PoolIdentity } from "./server/sv2/identity.ts";
+import { Sv2Server } from "./server/sv2/server.ts";
+import { VERSION } from "./version.ts";
+
+export interface RunningPool {
+  config: Config;
+  service: PoolService;
+  identity: PoolIdentity;
+  sv2: Sv2Server | null;
+  sv2Address: string | null;
+  sv1Address: string | null;
+  httpAddress: string | null;
+  startedAtMs: number;
+  /** Keys created at this start (first run). */
+  createdKeys: string[];
+  stop(reason?: string): Promise<void>;
+}
+
+export interface StartOptions {
+  logger: Logger;
+  clock?: Clock;
+  node?: NodeAPI;
+  ledgerPath?: string;
+}
+
+export async function startPool(config: Config, options: StartOptions): Promise<RunningPool> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger;
+  const startedAtMs = clock.nowMs();
+  const paths = keyPaths(config.dataDir, config.sv2.authorityKeyFile, config.sv2.staticKeyFile);
+  const keys = loadOrCreateKeys(paths);
+  for (const created of keys.created) logger.info("created key file", { path: created });
+  const identity = new PoolIdentity(keys.authority, keys.staticSecret, clock, {
+    validitySec: config.sv2.certificateValiditySec,
+    backdateSec: 3600,
+    renewBeforeSec: Math.floor(config.sv2.certificateValiditySec / 4),
+  });
+  const service = createPoolService(config, { logger, clock, node: options.node, ledgerPath: options.ledgerPath });
+  service.start();
+
+  let sv2: Sv2Server | null = null;
+  let sv2Address: string | null = null;
+  if (config.sv2.enabled) {
+    const l = config.limits;
+    sv2 = new Sv2Server(service, {
+      host: config.sv2.listen.host,
+      port: config.sv2.listen.port,
+      identity,
+      maxConnections: l.maxConnections,
+      maxConnectionsPerIp: l.maxConnectionsPerIp,
+      maxChannelsPerConnection: l.maxChannelsPerConnection,
+      handshakeTimeoutMs: l.handshakeTimeoutMs,
+      idleTimeoutMs: l.idleTimeoutMs,
+      maxFrameBytes: l.maxFrameBytes,
+      writeBufferBytes: l.writeBufferBytes,
+      maxSharesPerSecond: l.maxSharesPerSecond,
+      shareBatchSize: config.mining.shareBatchSize,
+    });
+    const a = await sv2.start();
+    sv2Address = formatHostPort(a);
+  }
+  const sv1Address: string | null = null;
+  const httpAddress: string | null = null;
+
+  const running: RunningPool = {
+    config,
+    service,
+    identity,
+    sv2,
+    sv2Address,
+    sv1Address,
+    httpAddress,
+    startedAtMs,
+    createdKeys: keys.created,
+    stop: (reason = "shutting down") => service.stop(reason),
+  };
+  logger.info("sv2pool started", { version: VERSION, network: config.network, node: config.node.mode, sv2: sv2Address ?? "off", sv1: sv1Address ?? "off", http: httpAddress ?? "off" });
+  return running;
+}
