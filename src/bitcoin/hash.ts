@@ -5,7 +5,7 @@
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 
 interface NativeSha256 {
-  hash(input: Uint8Array): Uint8Array;
+  hash(input: Uint8Array, output?: Uint8Array): Uint8Array;
 }
 
 function nativeSha256(): NativeSha256 | null {
@@ -18,9 +18,10 @@ const native = nativeSha256();
 export const sha256: (data: Uint8Array) => Uint8Array =
   native !== null
     ? (data) => {
-        const out = native.hash(data);
-        // Bun returns a Buffer subclass; callers compare and store plain Uint8Arrays.
-        return new Uint8Array(out.buffer, out.byteOffset, 32);
+        // Hash into a fresh plain Uint8Array: wrapping Bun's result via `.buffer` costs ~0.6 µs.
+        const out = new Uint8Array(32);
+        native.hash(data, out);
+        return out;
       }
     : (data) => nobleSha256(data);
 

@@ -14,11 +14,11 @@ export const DIFF1_TARGET: bigint = 0xffffn << 208n;
 /** Expands compact nBits. Negative or overflowing encodings are rejected, as Core does. */
 export function nbitsToTarget(bits: number): bigint {
   const exponent = bits >>> 24;
-  const mantissa = bits & 0x007fffff;
-  if (mantissa !== 0 && (bits & 0x00800000) !== 0) throw StratumV2Error.invalidData(`nBits 0x${hex8(bits)} is negative`);
-  let target: bigint;
-  if (exponent <= 3) target = BigInt(mantissa >>> (8 * (3 - exponent)));
-  else target = BigInt(mantissa) << BigInt(8 * (exponent - 3));
+  // Core: the sign bit only makes a value negative if mantissa bits survive the shift.
+  let word = bits & 0x007fffff;
+  if (exponent <= 3) word >>>= 8 * (3 - exponent);
+  if (word !== 0 && (bits & 0x00800000) !== 0) throw StratumV2Error.invalidData(`nBits 0x${hex8(bits)} is negative`);
+  const target = exponent <= 3 ? BigInt(word) : BigInt(word) << BigInt(8 * (exponent - 3));
   if (target > MAX_TARGET) throw StratumV2Error.invalidData(`nBits 0x${hex8(bits)} overflows 256 bits`);
   return target;
 }

@@ -194,6 +194,11 @@ export class PoolService {
     this.logger.info("new block on the network", { height: tip.height - 1, prevHash: tip.prevHashHex, fanoutMs: Number((t1 - t0).toFixed(2)) });
   }
 
+  /** Applies a template obtained outside the watcher (the seed API's BlockTemplateUpdated event). */
+  applyTemplate(template: BlockTemplate): void {
+    this.onTemplate(template);
+  }
+
   private onTemplate(template: BlockTemplate): void {
     let change: TemplateChange;
     try {
