@@ -12,6 +12,7 @@ import { createPoolService } from "./server/assemble.ts";
 import type { PoolService } from "./server/pool-service.ts";
 import { keyPaths, loadOrCreateKeys, PoolIdentity } from "./server/sv2/identity.ts";
 import { Sv2Server } from "./server/sv2/server.ts";
+import { HttpServer } from "./http/server.ts";
 import { VERSION } from "./version.ts";
 
 export interface RunningPool {
@@ -19,6 +20,7 @@ export interface RunningPool {
   service: PoolService;
   identity: PoolIdentity;
   sv2: Sv2Server | null;
+  http: HttpServer | null;
   sv2Address: string | null;
   sv1Address: string | null;
   httpAddress: string | null;
@@ -72,19 +74,43 @@ export async function startPool(config: Config, options: StartOptions): Promise<
     sv2Address = formatHostPort(a);
   }
   const sv1Address: string | null = null;
-  const httpAddress: string | null = null;
+
+  let http: HttpServer | null = null;
+  let httpAddress: string | null = null;
+  if (config.http.enabled) {
+    http = new HttpServer(service, {
+      host: config.http.listen.host,
+      port: config.http.listen.port,
+      token: config.http.token === "" ? undefined : config.http.token,
+      info: () => ({
+        version: VERSION,
+        network: config.network,
+        authorityPublicKey: sv2 === null ? null : identity.authorityPublicKey,
+        sv2Listen: sv2Address,
+        sv1Listen: sv1Address,
+        httpListen: httpAddress ?? undefined,
+        startedAtMs,
+      }),
+    });
+    httpAddress = formatHostPort(await http.start());
+  }
 
   const running: RunningPool = {
     config,
     service,
     identity,
     sv2,
+    http,
     sv2Address,
     sv1Address,
     httpAddress,
     startedAtMs,
     createdKeys: keys.created,
-    stop: (reason = "shutting down") => service.stop(reason),
+    stop: async (reason = "shutting down") => {
+      // Miners first (Reconnect), then the node and pending blocks, the HTTP API last.
+      await service.stop(reason);
+      await http?.stop();
+    },
   };
   logger.info("sv2pool started", { version: VERSION, network: config.network, node: config.node.mode, sv2: sv2Address ?? "off", sv1: sv1Address ?? "off", http: httpAddress ?? "off" });
   return running;

@@ -6,9 +6,10 @@ import { join } from "node:path";
 import { mkdirSync } from "node:fs";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
-import type { Registry } from "../metrics.ts";
+import { Registry } from "../metrics.ts";
 import type { NodeAPI } from "../node/api.ts";
 import { EmbeddedNode } from "../node/embedded.ts";
+import { instrumentNode } from "../node/instrumented.ts";
 import { RpcNode } from "../node/rpc-node.ts";
 import type { RpcAuth } from "../node/rpc.ts";
 import { TemplateWatcher } from "../node/template-watcher.ts";
@@ -56,7 +57,9 @@ export function ledgerPathFor(config: Config): string {
 export function createPoolService(config: Config, options: AssembleOptions): PoolService {
   const clock = options.clock ?? systemClock;
   const logger = options.logger;
-  const node = options.node ?? createNode(config, logger, clock);
+  const metrics = options.metrics ?? new Registry();
+  // Every RPC the pool makes is timed and its failures counted (sv2pool_node_rpc_*).
+  const node = instrumentNode(options.node ?? createNode(config, logger, clock), metrics);
   const m = config.mining;
   const pool = new StratumV2Pool(
     {
@@ -92,5 +95,5 @@ export function createPoolService(config: Config, options: AssembleOptions): Poo
     retryMinMs: options.submitRetryMinMs,
     retryMaxMs: options.submitRetryMaxMs,
   });
-  return new PoolService({ pool, node, watcher, submitter, ledger, logger, clock, metrics: options.metrics });
+  return new PoolService({ pool, node, watcher, submitter, ledger, logger, clock, metrics });
 }

@@ -138,6 +138,11 @@ export class PoolService {
     return this.pool.submitShare(endpoint, share);
   }
 
+  /** Clock time of the last template applied, or null before the first. */
+  get lastTemplateAtMs(): number | null {
+    return this.lastTemplateMs === 0 ? null : this.lastTemplateMs;
+  }
+
   get nodeState(): NodeState {
     return this.watcher.state;
   }
