@@ -4,6 +4,7 @@
  * the compiled binary go through here.
  */
 import type { Config } from "./config.ts";
+import { StratumV2Error } from "./errors.ts";
 import { formatHostPort } from "./config.ts";
 import type { Logger } from "./log.ts";
 import type { NodeAPI } from "./node/api.ts";
@@ -13,6 +14,7 @@ import type { PoolService } from "./server/pool-service.ts";
 import { keyPaths, loadOrCreateKeys, PoolIdentity } from "./server/sv2/identity.ts";
 import { Sv2Server } from "./server/sv2/server.ts";
 import { HttpServer } from "./http/server.ts";
+import { Sv1Server, sv1OptionsFromConfig } from "./server/sv1/server.ts";
 import { VERSION } from "./version.ts";
 
 export interface RunningPool {
@@ -20,6 +22,7 @@ export interface RunningPool {
   service: PoolService;
   identity: PoolIdentity;
   sv2: Sv2Server | null;
+  sv1: Sv1Server | null;
   http: HttpServer | null;
   sv2Address: string | null;
   sv1Address: string | null;
@@ -35,6 +38,22 @@ export interface StartOptions {
   clock?: Clock;
   node?: NodeAPI;
   ledgerPath?: string;
+}
+
+/** "Failed to listen at 127.0.0.1" says neither which port nor why: name the key, the address and the cause. */
+function listenError(key: string, at: { host: string; port: number }, e: unknown): StratumV2Error {
+  const code = (e as { code?: unknown }).code;
+  const why =
+    code === "EADDRINUSE"
+      ? "the address is already in use (another sv2pool or another program listens there)"
+      : code === "EADDRNOTAVAIL"
+        ? "this machine has no such address"
+        : code === "EACCES"
+          ? "permission denied (ports below 1024 need privileges)"
+          : e instanceof Error
+            ? e.message
+            : String(e);
+  return StratumV2Error.server(`cannot listen on ${formatHostPort(at)} (${key}): ${why}`);
 }
 
 export async function startPool(config: Config, options: StartOptions): Promise<RunningPool> {
@@ -70,10 +89,22 @@ export async function startPool(config: Config, options: StartOptions): Promise<
       maxSharesPerSecond: l.maxSharesPerSecond,
       shareBatchSize: config.mining.shareBatchSize,
     });
-    const a = await sv2.start();
+    let a: { host: string; port: number };
+    try {
+      a = await sv2.start();
+    } catch (e) {
+      // Nothing may keep running (node watcher, timers, an open ledger) when the pool cannot serve.
+      await service.stop("cannot listen");
+      throw listenError("sv2.listen", config.sv2.listen, e);
+    }
     sv2Address = formatHostPort(a);
   }
-  const sv1Address: string | null = null;
+  let sv1: Sv1Server | null = null;
+  let sv1Address: string | null = null;
+  if (config.sv1.enabled) {
+    sv1 = new Sv1Server(service, sv1OptionsFromConfig(config));
+    sv1Address = formatHostPort(await sv1.start());
+  }
 
   let http: HttpServer | null = null;
   let httpAddress: string | null = null;
@@ -100,6 +131,7 @@ export async function startPool(config: Config, options: StartOptions): Promise<
     service,
     identity,
     sv2,
+    sv1,
     http,
     sv2Address,
     sv1Address,
