@@ -103,7 +103,12 @@ export async function startPool(config: Config, options: StartOptions): Promise<
   let sv1Address: string | null = null;
   if (config.sv1.enabled) {
     sv1 = new Sv1Server(service, sv1OptionsFromConfig(config));
-    sv1Address = formatHostPort(await sv1.start());
+    try {
+      sv1Address = formatHostPort(await sv1.start());
+    } catch (e) {
+      await service.stop("cannot listen");
+      throw listenError("sv1.listen", config.sv1.listen, e);
+    }
   }
 
   let http: HttpServer | null = null;
@@ -123,7 +128,14 @@ export async function startPool(config: Config, options: StartOptions): Promise<
         startedAtMs,
       }),
     });
-    httpAddress = formatHostPort(await http.start());
+    try {
+      httpAddress = formatHostPort(await http.start());
+    } catch (e) {
+      await service.stop("cannot listen");
+      throw listenError("http.listen", config.http.listen, e);
+    }
+    const loopback = ["127.0.0.1", "::1", "localhost"].includes(config.http.listen.host);
+    if (!loopback && config.http.token === "") logger.warn("the HTTP API listens beyond loopback without a token; set http.token", { listen: httpAddress });
   }
 
   const running: RunningPool = {

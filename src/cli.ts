@@ -78,6 +78,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   if (argv[0] !== undefined && COMMANDS.has(argv[0])) {
     command = argv[0];
     i = 1;
+  } else if (argv[0] !== undefined && !argv[0].startsWith("-")) {
+    throw StratumV2Error.config(`unknown command "${argv[0]}"; commands: ${[...COMMANDS].filter((c) => c !== "help" && c !== "version").join(", ")} (see sv2pool --help)`);
   }
   for (; i < argv.length; i++) {
     const a = argv[i] as string;

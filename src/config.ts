@@ -7,7 +7,7 @@
  * (`--<section>-<key>`, underscores as dashes) and `sv2pool config-keys`.
  */
 import { parse as parseToml, TomlError } from "smol-toml";
-import { payoutScript } from "./bitcoin/address.ts";
+import { AddressError, payoutScript } from "./bitcoin/address.ts";
 import { hexToBytes } from "./bitcoin/bytes.ts";
 import { NETWORKS, type Network } from "./bitcoin/network.ts";
 import { StratumV2Error } from "./errors.ts";
@@ -149,8 +149,11 @@ export type RawValue = string | number | boolean;
 /** section → key → value, as read from a file, the environment or flags. */
 export type RawConfig = Record<string, Record<string, RawValue>>;
 
-function configError(key: string, value: unknown, allowed: string): StratumV2Error {
-  const shown = typeof value === "string" ? JSON.stringify(value) : String(value);
+/** Stands for a value that must not appear in messages (passwords, tokens, pasted private keys). */
+const NOT_SHOWN = "(value not shown)";
+
+function configError(key: string, value: unknown, allowed: string, hide = false): StratumV2Error {
+  const shown = hide ? NOT_SHOWN : typeof value === "string" ? JSON.stringify(value) : String(value);
   return StratumV2Error.config(`${key} = ${shown} is not valid: ${allowed}`);
 }
 
@@ -174,7 +177,7 @@ function coerce(section: string, key: string, spec: KeySpec, v: RawValue): RawVa
   const name = qualified(section, key);
   switch (spec.type) {
     case "string":
-      if (typeof v !== "string") throw configError(name, v, "expected a string");
+      if (typeof v !== "string") throw configError(name, v, "expected a string", spec.secret === true);
       return v;
     case "bool":
       if (typeof v === "boolean") return v;
@@ -229,22 +232,23 @@ export function parseConfigText(text: string, source = "config"): RawConfig {
           throw StratumV2Error.config(`${source}: unknown key ${k}.${kk}; keys of [${k}]: ${Object.keys(section).join(", ")}`);
         }
         raw[k] ??= {};
-        (raw[k] as Record<string, RawValue>)[kk] = coerce(k, kk, spec, toRaw(`${k}.${kk}`, vv));
+        (raw[k] as Record<string, RawValue>)[kk] = coerce(k, kk, spec, toRaw(`${k}.${kk}`, vv, spec.secret === true));
       }
     } else {
       const spec = SCHEMA[""]?.[k];
       if (spec === undefined) throw StratumV2Error.config(`${source}: unknown key ${k}; top-level keys: ${Object.keys(SCHEMA[""] ?? {}).join(", ")}`);
       raw[""] ??= {};
-      (raw[""] as Record<string, RawValue>)[k] = coerce("", k, spec, toRaw(k, v));
+      (raw[""] as Record<string, RawValue>)[k] = coerce("", k, spec, toRaw(k, v, spec.secret === true));
     }
   }
   return raw;
 }
 
-function toRaw(name: string, v: unknown): RawValue {
+function toRaw(name: string, v: unknown, hide: boolean): RawValue {
   if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") return v;
   if (typeof v === "bigint") return Number(v);
-  throw configError(name, JSON.stringify(v), "expected a string, number or boolean");
+  // Shown as JSON (an array stays an array), not as a quoted string.
+  throw StratumV2Error.config(`${name} = ${hide ? NOT_SHOWN : JSON.stringify(v)} is not valid: expected a string, number or boolean`);
 }
 
 function sectionNames(): string {
@@ -264,7 +268,22 @@ export function flagName(section: string, key: string): string {
   return `--${section === "" ? "" : `${section}-`}${key.replaceAll("_", "-")}`;
 }
 
+/** SV2POOL_ variables that are not config keys (read by the CLI itself). */
+const OTHER_ENV = new Set(["SV2POOL_CONFIG"]);
+
 export function rawFromEnv(env: Record<string, string | undefined>): RawConfig {
+  // A misspelt variable (say, in a systemd unit) must not be ignored silently: same rule as unknown keys.
+  const known = new Set(OTHER_ENV);
+  for (const [section, keys] of Object.entries(SCHEMA)) for (const key of Object.keys(keys)) known.add(envName(section, key));
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith("SV2POOL_") || known.has(name) || env[name] === undefined) continue;
+    const section = Object.keys(SCHEMA).find((s) => s !== "" && name.startsWith(`SV2POOL_${s.toUpperCase()}_`));
+    const hint =
+      section === undefined
+        ? "variables are SV2POOL_<SECTION>_<KEY> for the config keys (sv2pool config-example lists them) and SV2POOL_CONFIG"
+        : `variables of [${section}]: ${Object.keys(SCHEMA[section] ?? {}).map((k) => envName(section, k)).join(", ")}`;
+    throw StratumV2Error.config(`unknown environment variable ${name}; ${hint}`);
+  }
   const raw: RawConfig = {};
   for (const [section, keys] of Object.entries(SCHEMA)) {
     for (const [key, spec] of Object.entries(keys)) {
@@ -336,11 +355,21 @@ export function resolveConfig(...layers: RawConfig[]): Config {
     if (cookie === "" && user === "") {
       throw configError("node.rpc_cookie_file", cookie, "node.mode = \"rpc\" needs rpc_cookie_file or rpc_user + rpc_password");
     }
+    if (cookie === "" && str("node", "rpc_password") === "") {
+      throw configError("node.rpc_password", "", `node.rpc_user = ${JSON.stringify(user)} needs rpc_password (or use rpc_cookie_file)`);
+    }
+    let url: URL | null = null;
     try {
-      const u = new URL(str("node", "rpc_url"));
-      if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error("scheme");
+      url = new URL(str("node", "rpc_url"));
     } catch {
+      url = null;
+    }
+    if (url === null || (url.protocol !== "http:" && url.protocol !== "https:")) {
       throw configError("node.rpc_url", str("node", "rpc_url"), "expected an http:// URL such as http://127.0.0.1:8332");
+    }
+    if (url.username !== "" || url.password !== "") {
+      // The RPC client ignores them, and the URL is printed at start: keep the password out of it.
+      throw configError("node.rpc_url", "", "credentials in the URL are not used and would be printed; set node.rpc_user and node.rpc_password, or node.rpc_cookie_file", true);
     }
   }
   const minDiff = num("mining", "min_difficulty");
@@ -404,14 +433,15 @@ export function resolveConfig(...layers: RawConfig[]): Config {
 }
 
 function resolvePayouts(network: Network, address: string, split: string, mode: string): Payout[] {
+  const hideSplit = split.split(/[\s,:]+/).some(looksLikePrivateKey);
   if (address !== "" && split !== "") {
-    throw configError("payout.split", split, "set either payout.address or payout.split, not both");
+    throw configError("payout.split", split, "set either payout.address or payout.split, not both", hideSplit);
   }
   let payouts: Payout[];
   if (split !== "") {
     payouts = split.split(",").map((part) => {
       const m = /^\s*([^:\s]+)\s*:\s*([0-9.]+)\s*$/.exec(part);
-      if (m === null) throw configError("payout.split", split, "expected \"address:percent,address:percent\"");
+      if (m === null) throw configError("payout.split", split, "expected \"address:percent,address:percent\"", hideSplit);
       const addr = m[1] as string;
       return { address: addr, percent: Number(m[2]), script: scriptFor("payout.split", addr, network) };
     });
@@ -434,8 +464,22 @@ function scriptFor(key: string, address: string, network: Network): Uint8Array {
   try {
     return payoutScript(address, network);
   } catch (e) {
-    throw configError(key, address, (e as Error).message);
+    const message = (e as Error).message;
+    // An operator who pasted a private key (WIF, xprv) must learn so, but the key must not travel on
+    // into terminals, journald and bug reports: the message never repeats the value.
+    if (e instanceof AddressError && e.reason === "not-an-address") {
+      throw configError(key, address, message.replaceAll(JSON.stringify(address), "the value"), true);
+    }
+    if (looksLikePrivateKey(address)) {
+      throw configError(key, address, "not an address, and it has the shape of a private key (WIF or extended private key): never put a private key in the pool's config; give the address it belongs to instead", true);
+    }
+    throw configError(key, address, message);
   }
+}
+
+/** Base58 text of a WIF key's length (51–52 characters; addresses are 26–35), or an xprv-style prefix. */
+function looksLikePrivateKey(s: string): boolean {
+  return /^[1-9A-HJ-NP-Za-km-z]{50,52}$/.test(s) || /^[xtyzuvYZUV]prv[1-9A-HJ-NP-Za-km-z]{20,}$/.test(s);
 }
 
 /** Loads the config: file (optional) < environment < flags. */

@@ -12,6 +12,7 @@ import { Database, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import hyperid from "hyperid";
+import { StratumV2Error } from "../errors.ts";
 import type { Logger } from "../log.ts";
 
 export type BlockStatus = "pending" | "accepted" | "rejected";
@@ -184,6 +185,14 @@ export interface LedgerOptions {
   retentionMs?: number;
 }
 
+interface Statements {
+  upsertBlock: Statement;
+  insertAttempt: Statement;
+  upsertWorker: Statement;
+  upsertBucket: Statement;
+  pruneBuckets: Statement;
+}
+
 interface PendingWorkerDelta {
   accepted: number;
   rejected: number;
@@ -197,7 +206,7 @@ interface PendingWorkerDelta {
 
 export class Ledger {
   readonly path: string;
-  private readonly db: Database;
+  private db: Database;
   private readonly logger: Logger;
   private readonly bucketMs: number;
   private readonly retentionMs: number;
@@ -210,36 +219,61 @@ export class Ledger {
   private readonly workerDeltas = new Map<string, PendingWorkerDelta>();
   private readonly bucketDeltas = new Map<string, ShareBucket>();
   private writeFailure: string | null = null;
-  private readonly stmts: {
-    upsertBlock: Statement;
-    insertAttempt: Statement;
-    upsertWorker: Statement;
-    upsertBucket: Statement;
-    pruneBuckets: Statement;
-  };
+  /**
+   * Set while the file could not be opened at all (missing or read-only directory): `db` is then an
+   * in-memory stand-in that is never written (so what is unsaved stays in the deltas and dirty sets),
+   * and every write retries opening the file.
+   */
+  private openFailure: string | null = null;
+  private stmts: Statements;
 
   constructor(options: LedgerOptions) {
     this.path = options.path;
     this.logger = options.logger;
     this.bucketMs = options.bucketMs ?? 60_000;
     this.retentionMs = options.retentionMs ?? 30 * 24 * 3600_000;
-    if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
-    this.db = new Database(options.path, { create: true, strict: true });
-    this.db.exec("PRAGMA journal_mode = WAL");
-    this.db.exec("PRAGMA synchronous = FULL");
-    this.db.exec("PRAGMA busy_timeout = 2000");
-    this.db.exec(SCHEMA);
-    this.stmts = {
-      upsertBlock: this.db.prepare(`INSERT INTO blocks (id, hash, height, prev_hash, worker, endpoint, channel_id, job_id,
+    let opened: { db: Database; stmts: Statements };
+    try {
+      opened = Ledger.open(options.path);
+    } catch (e) {
+      // The pool keeps mining without its disk: blocks and counters stay in memory (see above).
+      this.openFailure = e instanceof Error ? e.message : String(e);
+      this.writeFailure = this.openFailureText();
+      this.logger.error("ledger: cannot open the database; keeping blocks and counters in memory and retrying", { path: this.path, error: this.writeFailure });
+      opened = Ledger.open(":memory:");
+    }
+    this.db = opened.db;
+    this.stmts = opened.stmts;
+    this.loadBlocks();
+  }
+
+  private static open(path: string): { db: Database; stmts: Statements } {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const db = new Database(path, { create: true, strict: true });
+    try {
+      db.exec("PRAGMA journal_mode = WAL");
+      db.exec("PRAGMA synchronous = FULL");
+      db.exec("PRAGMA busy_timeout = 2000");
+      db.exec(SCHEMA);
+      return { db, stmts: Ledger.prepare(db) };
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  }
+
+  private static prepare(db: Database): Statements {
+    return {
+      upsertBlock: db.prepare(`INSERT INTO blocks (id, hash, height, prev_hash, worker, endpoint, channel_id, job_id,
           found_at_ms, coinbase_value, block_hex, status, attempts, node_answer, last_error, last_attempt_ms)
         VALUES ($id, $hash, $height, $prev_hash, $worker, $endpoint, $channel_id, $job_id, $found_at_ms, $coinbase_value,
           $block_hex, $status, $attempts, $node_answer, $last_error, $last_attempt_ms)
         ON CONFLICT(hash) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
           node_answer = excluded.node_answer, last_error = excluded.last_error, last_attempt_ms = excluded.last_attempt_ms`),
-      insertAttempt: this.db.prepare(
+      insertAttempt: db.prepare(
         "INSERT INTO block_attempts (block_id, at_ms, node_answer, error) VALUES ($block_id, $at_ms, $node_answer, $error)",
       ),
-      upsertWorker: this.db.prepare(`INSERT INTO workers (name, accepted, rejected, stale, accepted_difficulty,
+      upsertWorker: db.prepare(`INSERT INTO workers (name, accepted, rejected, stale, accepted_difficulty,
           best_share_difficulty, blocks_found, first_seen_ms, last_seen_ms)
         VALUES ($name, $accepted, $rejected, $stale, $accepted_difficulty, $best, $blocks_found, $first_seen_ms, $last_seen_ms)
         ON CONFLICT(name) DO UPDATE SET accepted = accepted + excluded.accepted, rejected = rejected + excluded.rejected,
@@ -247,18 +281,44 @@ export class Ledger {
           best_share_difficulty = MAX(best_share_difficulty, excluded.best_share_difficulty),
           blocks_found = blocks_found + excluded.blocks_found,
           first_seen_ms = MIN(first_seen_ms, excluded.first_seen_ms), last_seen_ms = MAX(last_seen_ms, excluded.last_seen_ms)`),
-      upsertBucket: this.db.prepare(`INSERT INTO share_buckets (worker, bucket_start_ms, accepted, rejected, stale,
+      upsertBucket: db.prepare(`INSERT INTO share_buckets (worker, bucket_start_ms, accepted, rejected, stale,
           accepted_difficulty, best_share_difficulty)
         VALUES ($worker, $bucket_start_ms, $accepted, $rejected, $stale, $accepted_difficulty, $best)
         ON CONFLICT(worker, bucket_start_ms) DO UPDATE SET accepted = accepted + excluded.accepted,
           rejected = rejected + excluded.rejected, stale = stale + excluded.stale,
           accepted_difficulty = accepted_difficulty + excluded.accepted_difficulty,
           best_share_difficulty = MAX(best_share_difficulty, excluded.best_share_difficulty)`),
-      pruneBuckets: this.db.prepare("DELETE FROM share_buckets WHERE bucket_start_ms < $before"),
+      pruneBuckets: db.prepare("DELETE FROM share_buckets WHERE bucket_start_ms < $before"),
     };
+  }
+
+  /** Blocks already stored (those known in memory win: they are newer). */
+  private loadBlocks(): void {
     for (const row of this.db.query("SELECT * FROM blocks ORDER BY found_at_ms").all() as BlockRow[]) {
-      this.blocks.set(row.hash, toRecord(row));
+      if (!this.blocks.has(row.hash)) this.blocks.set(row.hash, toRecord(row));
     }
+  }
+
+  private openFailureText(): string {
+    return `cannot open ${this.path}: ${this.openFailure ?? ""}`;
+  }
+
+  /** While the file cannot be opened: try again; on success, everything in memory is written by the caller. */
+  private reopen(): boolean {
+    if (this.openFailure === null) return true;
+    let opened: { db: Database; stmts: Statements };
+    try {
+      opened = Ledger.open(this.path);
+    } catch (e) {
+      this.openFailure = e instanceof Error ? e.message : String(e);
+      return false;
+    }
+    this.db.close();
+    this.db = opened.db;
+    this.stmts = opened.stmts;
+    this.openFailure = null;
+    this.loadBlocks();
+    return true;
   }
 
   /** The last write failure, or null when the disk accepts writes. */
@@ -273,6 +333,7 @@ export class Ledger {
 
   private tryWrite(what: string, write: () => void): boolean {
     try {
+      if (!this.reopen()) throw new Error(this.openFailureText());
       write();
       if (this.writeFailure !== null) {
         this.logger.info("ledger: the disk accepts writes again", { path: this.path });
@@ -343,7 +404,7 @@ export class Ledger {
   /** Records one submission attempt: the node's answer, or the error that kept it from answering. */
   recordAttempt(hash: string, atMs: number, outcome: { nodeAnswer: string | null; accepted: boolean } | { error: string }): BlockRecord {
     const rec = this.blocks.get(hash);
-    if (rec === undefined) throw new Error(`ledger: unknown block ${hash}`);
+    if (rec === undefined) throw StratumV2Error.pool(`ledger: unknown block ${hash}`);
     rec.attempts++;
     rec.lastAttemptMs = atMs;
     if ("error" in outcome) {
@@ -572,6 +633,8 @@ export class Ledger {
     } catch {
       // A read-only or full disk cannot checkpoint; the WAL is replayed at the next open.
     }
+    // Unfinalized statements would keep the connection (and its -wal/-shm files) open after close().
+    for (const stmt of Object.values(this.stmts)) stmt.finalize();
     this.db.close();
   }
 }
