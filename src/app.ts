@@ -13,6 +13,7 @@ import { createPoolService } from "./server/assemble.ts";
 import type { PoolService } from "./server/pool-service.ts";
 import { keyPaths, loadOrCreateKeys, PoolIdentity } from "./server/sv2/identity.ts";
 import { Sv2Server } from "./server/sv2/server.ts";
+import { selectAead } from "./noise/native/select.ts";
 import { HttpServer } from "./http/server.ts";
 import { Sv1Server, sv1OptionsFromConfig } from "./server/sv1/server.ts";
 import { VERSION } from "./version.ts";
@@ -75,7 +76,10 @@ export async function startPool(config: Config, options: StartOptions): Promise<
   let sv2Address: string | null = null;
   if (config.sv2.enabled) {
     const l = config.limits;
+    const aead = selectAead(config.sv2.aead);
+    if (aead.fallbackReason !== null) logger.warn("using the built-in AEAD", { wanted: config.sv2.aead, reason: aead.fallbackReason });
     sv2 = new Sv2Server(service, {
+      aead: aead.provider,
       host: config.sv2.listen.host,
       port: config.sv2.listen.port,
       identity,

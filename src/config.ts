@@ -35,7 +35,7 @@ export interface Config {
     embeddedDifficulty: number;
     embeddedMempoolTxs: number;
   };
-  sv2: { enabled: boolean; listen: HostPort; certificateValiditySec: number; authorityKeyFile: string; staticKeyFile: string };
+  sv2: { enabled: boolean; listen: HostPort; certificateValiditySec: number; authorityKeyFile: string; staticKeyFile: string; aead: "pure" | "noble" | "libsodium" | "tcc" | "auto" };
   sv1: { enabled: boolean; listen: HostPort; extranonce2Size: number; maxLineBytes: number };
   http: { enabled: boolean; listen: HostPort; token: string };
   payout: { payouts: Payout[]; tag: string };
@@ -105,6 +105,7 @@ export const SCHEMA: Record<string, Record<string, KeySpec>> = {
     certificate_validity_sec: { type: "int", min: 60, max: 365 * 86400, default: 86400, description: "Validity of the pool's Noise certificate" },
     authority_key_file: { type: "string", default: "authority.key", description: "Authority key pair (relative to data_dir)" },
     static_key_file: { type: "string", default: "static.key", description: "Pool static Noise key (relative to data_dir)" },
+    aead: { type: "enum", values: ["pure", "noble", "libsodium", "tcc", "auto"], default: "pure", description: "ChaCha20-Poly1305 implementation (pure TS is fastest for share-sized frames; libsodium via FFI if installed)" },
   },
   sv1: {
     enabled: { type: "bool", default: true, description: "Serve Stratum V1 miners" },
@@ -399,6 +400,7 @@ export function resolveConfig(...layers: RawConfig[]): Config {
       certificateValiditySec: num("sv2", "certificate_validity_sec"),
       authorityKeyFile: str("sv2", "authority_key_file"),
       staticKeyFile: str("sv2", "static_key_file"),
+      aead: str("sv2", "aead") as Config["sv2"]["aead"],
     },
     sv1: {
       enabled: bool("sv1", "enabled"),
