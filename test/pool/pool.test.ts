@@ -11,6 +11,8 @@ import { StratumV2Pool, type PoolOptions } from "../../src/pool/pool.ts";
 import type { FoundBlock } from "../../src/pool/share.ts";
 import { parseGbtResult, templateFromGbt, type BlockTemplate } from "../../src/pool/template.ts";
 import { readSharedJson } from "../helpers/shared.ts";
+import { Block as BitcoinJsBlock } from "bitcoinjs-lib";
+import { EmbeddedNode } from "../../src/node/embedded.ts";
 import { mineShare } from "../helpers/grind.ts";
 
 const PAYOUT_SCRIPT = new Uint8Array([0x00, 0x14, ...new Array<number>(20).fill(0x11)]);
@@ -159,6 +161,30 @@ describe("StratumV2Pool shares", () => {
     const paid = cb?.outputs.reduce((s, o) => s + o.value, 0n);
     expect(paid).toBe(BigInt(gbtFixture()["coinbasevalue"] as number));
     expect(pool.getWorker("farm.rig1")?.counters.blocksFound).toBe(1);
+    // An independent implementation agrees: merkle root, witness commitment and proof of work.
+    const independent = BitcoinJsBlock.fromBuffer(Buffer.from(found.block));
+    expect(independent.checkTxRoots()).toBe(true);
+    expect(independent.checkProofOfWork()).toBe(true);
+    expect(independent.getId()).toBe(found.hashHex);
+  });
+
+  test("a block mined through the pool is accepted by the embedded node, whose tip advances", async () => {
+    const node = new EmbeddedNode({ mempoolTxs: 12 });
+    const gbt = await node.getBlockTemplate();
+    // The embedded node stamps templates with the real time; bring the pool's clock to it.
+    clock.advance(gbt.curtime * 1000 - clock.nowMs());
+    const change = pool.setTemplate(templateFromGbt(gbt, pool.allocateTemplateId()));
+    const ch = pool.openExtendedChannel("m1", { ...OPEN, minExtranonceSize: 4 });
+    pool.assignJob(ch, change.job, false);
+    const { submission } = mineShare(ch, change.job, { target: change.job.target });
+    const r = pool.submitShare("m1", submission);
+    expect(r.ok && r.block !== null).toBe(true);
+    const found = blocks[0] as FoundBlock;
+    expect(BitcoinJsBlock.fromBuffer(Buffer.from(found.block)).checkTxRoots()).toBe(true);
+    const answer = await node.submitBlock(Buffer.from(found.block).toString("hex"));
+    expect(answer.accepted).toBe(true);
+    expect(await node.getBestBlockHash()).toBe(found.hashHex);
+    expect((await node.getBlockchainInfo()).blocks).toBe(1);
   });
 
   test("the seed API: openChannel, validateShare, hashLessThanOrEqual, calculateChannelTarget", () => {
