@@ -59,6 +59,13 @@ export interface PoolOptions {
   speculativeJobs: boolean;
   /** Remember this many shares per job for duplicate detection (bounded memory). */
   maxSeenSharesPerJob: number;
+  /**
+   * Workers without an open channel are forgotten (their totals live on in the ledger) after this
+   * long, and at once when more than `maxWorkers` are known: a miner cycling through new names must
+   * not grow memory without bound.
+   */
+  idleWorkerForgetMs: number;
+  maxWorkers: number;
 }
 
 export const DEFAULT_POOL_OPTIONS: Omit<PoolOptions, "network" | "payouts"> = {
@@ -71,6 +78,8 @@ export const DEFAULT_POOL_OPTIONS: Omit<PoolOptions, "network" | "payouts"> = {
   initialDifficulty: 1,
   speculativeJobs: true,
   maxSeenSharesPerJob: 100_000,
+  idleWorkerForgetMs: 24 * 3600_000,
+  maxWorkers: 100_000,
 };
 
 /** The chain tip the pool's active jobs build on. */
@@ -139,6 +148,7 @@ const RECENT_JOBS = 64;
 
 export class StratumV2Pool {
   readonly options: PoolOptions;
+  private lastWorkerSweepMs = 0;
   private readonly clock: Clock;
   private listener: PoolListener = {};
   private readonly coinbaseOptions: CoinbaseOptions;
@@ -341,6 +351,21 @@ export class StratumV2Pool {
     this.channels.delete(channel.id);
     this.extranonce.release(channel.extranoncePrefix);
     channel.worker.channels = Math.max(0, channel.worker.channels - 1);
+    if (this.workers.size > this.options.maxWorkers) this.forgetIdleWorkers(Number.POSITIVE_INFINITY, Math.floor(this.options.maxWorkers * 0.9));
+  }
+
+  /** Drops workers without channels, least recently seen first, idle longer than `idleMs`, down to `keep`. */
+  private forgetIdleWorkers(idleMs: number, keep: number): number {
+    const nowMs = this.clock.nowMs();
+    const idle = [...this.workers.values()].filter((w) => w.channels === 0 && (idleMs === Number.POSITIVE_INFINITY || nowMs - w.lastSeenMs > idleMs));
+    idle.sort((a, b) => a.lastSeenMs - b.lastSeenMs);
+    let dropped = 0;
+    for (const w of idle) {
+      if (idleMs === Number.POSITIVE_INFINITY && this.workers.size <= keep) break;
+      this.workers.delete(w.name);
+      dropped++;
+    }
+    return dropped;
   }
 
   /**
@@ -746,6 +771,11 @@ export class StratumV2Pool {
         changed.push(ch);
         this.listener.targetChanged?.(ch);
       }
+    }
+    // Once a minute is plenty for forgetting day-old idle workers.
+    if (nowMs - this.lastWorkerSweepMs > 60_000) {
+      this.lastWorkerSweepMs = nowMs;
+      this.forgetIdleWorkers(this.options.idleWorkerForgetMs, 0);
     }
     return changed;
   }

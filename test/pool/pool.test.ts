@@ -240,6 +240,26 @@ describe("jobs", () => {
   });
 });
 
+describe("bounded memory", () => {
+  test("workers without channels are forgotten past maxWorkers and after the idle period", () => {
+    const clock = new ManualClock(1_747_976_802_000);
+    const pool = newPool(clock, { maxWorkers: 100, idleWorkerForgetMs: 3600_000 });
+    pool.registerMiner("m");
+    const keep = pool.openStandardChannel("m", { ...OPEN, userIdentity: "farm.keeper" });
+    for (let i = 0; i < 500; i++) {
+      const ch = pool.openStandardChannel("m", { ...OPEN, userIdentity: `cycling.${i}` });
+      pool.closeChannel("m", ch.id);
+    }
+    expect(pool.getWorkers().length).toBeLessThanOrEqual(100);
+    // A worker with an open channel is never forgotten.
+    expect(pool.getWorker("farm.keeper")).toBeDefined();
+    clock.advance(2 * 3600_000);
+    pool.tick();
+    expect(pool.getWorkers().map((w) => w.name)).toEqual(["farm.keeper"]);
+    expect(pool.getChannel(keep.id)).toBeDefined();
+  });
+});
+
 describe("vardiff", () => {
   test("converges to the wanted share rate from a difficulty far too low, with real mined shares", () => {
     const clock = new ManualClock(1_747_976_802_000);

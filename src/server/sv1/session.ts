@@ -143,11 +143,15 @@ export class Sv1Session {
     if (this.state === "closed") return;
     this.lastReceiveMs = nowMs;
     this.corked = true;
-    const ok = this.splitter.push(chunk, (line) => {
-      this.onLine(line, nowMs);
-      return this.state === "open";
-    });
-    this.uncork();
+    let ok: boolean;
+    try {
+      ok = this.splitter.push(chunk, (line) => {
+        this.onLine(line, nowMs);
+        return this.state === "open";
+      });
+    } finally {
+      this.uncork();
+    }
     if (!ok && this.state === "open") {
       this.ctx.countError("line-too-long");
       this.ctx.logBadInput("line-too-long", "SV1 line over the length limit, closing", { endpoint: this.endpoint, maxLineBytes: this.ctx.options.maxLineBytes });
@@ -175,7 +179,14 @@ export class Sv1Session {
     }
     this.badLines = 0;
     this.ctx.countMessage(req.method);
-    this.handle(req, nowMs);
+    try {
+      this.handle(req, nowMs);
+    } catch (e) {
+      // A bug in one handler must cost this request an error answer, never the rest of the read.
+      this.ctx.countError("internal");
+      this.ctx.logBadInput("internal", "SV1 request failed", { endpoint: this.endpoint, method: req.method, error: e instanceof Error ? e.message : String(e) });
+      this.sendError(req.id, { code: SV1_ERROR.OTHER, message: "Internal error" });
+    }
   }
 
   private badLine(reason: string, msg: string, line: string): void {
@@ -302,9 +313,16 @@ export class Sv1Session {
           result[ext] = false;
           continue;
         }
+        const before = this.minerMinDifficulty;
         this.minerMinDifficulty = d;
-        result[ext] = true;
-        this.applyMaxTarget();
+        try {
+          this.applyMaxTarget();
+          result[ext] = true;
+        } catch {
+          // The core refused the floor: keep the old one and tell the miner the extension is off.
+          this.minerMinDifficulty = before;
+          result[ext] = false;
+        }
       } else if (ext === "subscribe-extranonce") {
         this.extranonceSubscribed = true;
         result[ext] = true;
@@ -350,7 +368,8 @@ export class Sv1Session {
 
   private maxTarget(): bigint {
     const floor = Math.max(this.ctx.options.minDifficulty, this.minerMinDifficulty ?? 0);
-    return floor > 0 ? difficultyToTarget(floor) : MAX_TARGET;
+    // An absurd minimum difficulty (1e308) would make the target 0, which no share can meet.
+    return floor > 0 ? bigMax(1n, difficultyToTarget(floor)) : MAX_TARGET;
   }
 
   /** minimum-difficulty after the channel exists: raise its floor through the core's UpdateChannel. */
@@ -545,4 +564,8 @@ export class Sv1Session {
   logFields(): LogFields {
     return { endpoint: this.endpoint, worker: this.workerName ?? undefined };
   }
+}
+
+function bigMax(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
 }
