@@ -72,6 +72,9 @@ export const DEFAULT_REFRESH_MS = 30_000;
 export const DEFAULT_BACKOFF_MIN_MS = 250;
 export const DEFAULT_BACKOFF_MAX_MS = 15_000;
 
+/** Longest wait between getbestblockhash polls while the node fails: how fast its return is noticed. */
+const TIP_POLL_BACKOFF_MAX_MS = 500;
+
 /** Pause before re-issuing a long-poll that came back with the id it was sent. */
 const SAME_LONGPOLL_PAUSE_MS = 1_000;
 
@@ -295,16 +298,26 @@ export class TemplateWatcher {
   // --- tips -------------------------------------------------------------------------------------
 
   private async tipPollLoop(): Promise<void> {
-    const backoff = new Backoff(Math.max(this.tipPollMs, this.backoffMinMs), this.backoffMaxMs);
+    // This poll is what notices that the node is back, so its backoff stays short (the pool follows a
+    // restarted node within a second): a cheap getbestblockhash twice a second to a node that is down
+    // costs nothing, while the template loop (woken from here) may be sleeping a much longer backoff.
+    const minMs = Math.max(this.tipPollMs, this.backoffMinMs);
+    const backoff = new Backoff(minMs, Math.max(minMs, Math.min(this.backoffMaxMs, TIP_POLL_BACKOFF_MAX_MS)));
+    let failing = false;
     while (!this.stopped) {
       let delay = this.tipPollMs;
       try {
         const hash = await this.node.getBestBlockHash();
         backoff.reset();
         // The node answers again: let a template loop waiting in backoff try at once.
-        if (this.nodeState === "unreachable" || this.nodeState === "warming-up") this.wakeTemplateLoop();
+        if (failing || this.nodeState === "unreachable" || this.nodeState === "warming-up") this.wakeTemplateLoop();
+        // The template loop may instead be parked in a long-poll sent before the outage, which only
+        // returns when the template changes: fetch one now so the node is seen serving again.
+        if (failing && hash === this.tipHash) void this.requestTemplate();
+        failing = false;
         if (hash !== this.tipHash) await this.onTipChange(hash);
       } catch (e) {
+        failing = true;
         await this.report(e);
         delay = backoff.next();
       }

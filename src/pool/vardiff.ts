@@ -84,6 +84,11 @@ export function retargetOnShare(
   ceiling: number,
 ): number | null {
   const elapsedMs = nowMs - state.windowStartMs;
+  if (elapsedMs <= 0 && state.shares >= cfg.retargetAfterShares) {
+    // The clock stepped back: the window's rate is unknowable; start a new one, keep the difficulty.
+    state.reset(nowMs);
+    return null;
+  }
   if (state.shares < cfg.retargetAfterShares && elapsedMs < cfg.retargetAfterMs) return null;
   const elapsedSec = Math.max(elapsedMs, 1) / 1000;
   const ideal = (state.difficultySum * (60 / cfg.sharesPerMinute)) / elapsedSec;
@@ -106,6 +111,10 @@ export function retargetWhenIdle(
 ): number | null {
   if (state.shares > 0) return null;
   const elapsedMs = nowMs - state.windowStartMs;
+  if (elapsedMs < 0) {
+    state.reset(nowMs);
+    return null;
+  }
   const wantedIntervalMs = 60_000 / cfg.sharesPerMinute;
   if (elapsedMs < Math.max(cfg.retargetAfterMs, 6 * wantedIntervalMs)) return null;
   const ideal = current * (wantedIntervalMs / elapsedMs);

@@ -142,6 +142,18 @@ export class BlockSubmitter {
     });
   }
 
+  /**
+   * The node answers again: retry every waiting submission now instead of at the end of its backoff
+   * (which may be seconds away; a found block is worth the most the sooner it reaches the network).
+   */
+  retryNow(): void {
+    for (const [t, wake] of this.sleeps) {
+      clearTimeout(t);
+      wake();
+    }
+    this.sleeps.clear();
+  }
+
   /** Pending submissions right now. */
   get pending(): number {
     return this.inFlight.size;

@@ -159,7 +159,13 @@ export class PoolService {
     if (resumed > 0) this.logger.warn("resubmitting blocks left pending by the last run", { count: resumed });
     this.offs.push(this.watcher.on("newTip", (tip) => this.onNewTip(tip)));
     this.offs.push(this.watcher.on("template", (t) => this.onTemplate(t)));
-    this.offs.push(this.watcher.on("state", (s) => this.m.nodeUp.set(s === "ok" ? 1 : 0)));
+    this.offs.push(
+      this.watcher.on("state", (s) => {
+        this.m.nodeUp.set(s === "ok" ? 1 : 0);
+        // Blocks kept while the node was away go out as soon as it serves again.
+        if (s === "ok") this.submitter.retryNow();
+      }),
+    );
     this.watcher.start();
     const tickMs = this.options.tickMs ?? 1000;
     const flushMs = this.options.flushMs ?? 5000;

@@ -200,7 +200,7 @@ export class Sv1Server implements MiningFrontend, Sv1ServerContext {
       data: { session: null, outbox: null },
       socket: {
         open: (s) => this.onOpen(s),
-        data: (s, chunk) => s.data.session?.onData(chunk, this.service.clock.nowMs()),
+        data: (s, chunk) => s.data.session?.onData(chunk, monotonicMs()),
         drain: (s) => s.data.outbox?.drain(),
         close: (s) => this.onSocketClosed(s),
         error: (s, e) => this.logger.debug("socket error", { endpoint: s.data.session?.endpoint ?? "", error: e.message }),
@@ -244,7 +244,7 @@ export class Sv1Server implements MiningFrontend, Sv1ServerContext {
           else s.terminate();
         },
       },
-      { endpoint, remoteIp: ip, sessionNumber: n, nowMs: this.service.clock.nowMs() },
+      { endpoint, remoteIp: ip, sessionNumber: n, nowMs: monotonicMs() },
     );
     s.data = { session, outbox };
     this.sessions.add(session);
@@ -268,7 +268,7 @@ export class Sv1Server implements MiningFrontend, Sv1ServerContext {
 
   /** Idle connections. */
   private sweep(): void {
-    const now = this.service.clock.nowMs();
+    const now = monotonicMs();
     for (const session of this.sessions) {
       if (now - session.lastReceiveMs > this.opts.idleTimeoutMs) {
         this.logger.debug("SV1 connection idle, closing", session.logFields());
@@ -411,4 +411,12 @@ export class Sv1Server implements MiningFrontend, Sv1ServerContext {
     this.listener?.stop(true);
     this.listener = null;
   }
+}
+
+/**
+ * Session deadlines and rate buckets run on a monotonic clock: a step of the host's wall clock must
+ * neither close every miner as idle nor lock a session out of its rate budget.
+ */
+function monotonicMs(): number {
+  return performance.now();
 }

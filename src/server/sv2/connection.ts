@@ -60,13 +60,16 @@ interface RateBucket {
   lastMs: number;
 }
 
+/** Close reasons that are limits, logged by the server's rate-limited limit log. */
+const LIMIT_CLOSES = new Set(["handshake-timeout", "idle-timeout", "slow-client"]);
+
 const CHANNEL_ID_OFFSET = 6; // every job / prev-hash message starts with channel_id right after the header
 
 export class Sv2Connection {
   state: ConnectionState = "handshake";
   readonly openedAtMs: number;
   lastReceiveMs: number;
-  /** Deadline for handshake + SetupConnection; 0 once set up. */
+  /** Deadline for handshake + SetupConnection; 0 once set up. Like the other times here, on the server's monotonic clock. */
   setupDeadlineMs: number;
   private setupFlags = 0;
   private group: { id: number; channels: Map<number, Channel>; primed: boolean } | null = null;
@@ -354,7 +357,8 @@ export class Sv2Connection {
       b = { tokens: cap, lastMs: nowMs };
       this.rates.set(channelId, b);
     }
-    b.tokens = Math.min(cap, b.tokens + ((nowMs - b.lastMs) * cap) / 1000);
+    // A wall clock stepped back must not drain the bucket (hours of refusals): elapsed time is never negative.
+    b.tokens = Math.min(cap, b.tokens + (Math.max(0, nowMs - b.lastMs) * cap) / 1000);
     b.lastMs = nowMs;
     if (b.tokens < 1) {
       this.host.countLimit("share-rate", this.endpoint);
@@ -446,7 +450,9 @@ export class Sv2Connection {
   }
 
   private writeEncrypted(bytes: Uint8Array): void {
-    if (!this.outbox.write(bytes)) this.fail("slow-client", `write buffer over its cap; the peer does not read fast enough`);
+    if (this.outbox.write(bytes)) return;
+    this.host.countLimit("write-buffer", this.endpoint);
+    this.fail("slow-client", `write buffer over its cap; the peer does not read fast enough`);
   }
 
   /** Server shutdown: ask the miner to come back (to this address) and close after the write. */
@@ -461,7 +467,10 @@ export class Sv2Connection {
     this.closeReason = reason;
     this.state = "closing";
     this.host.countDisconnect(reason);
-    this.host.logger.info("closing SV2 connection", { endpoint: this.endpoint, reason, detail });
+    // Limit closes can come by the thousand (a storm of half-open sockets): the server logs those once
+    // per cause (countLimit); the per-connection line is then only for debugging.
+    const level = LIMIT_CLOSES.has(reason) ? "debug" : "info";
+    this.host.logger[level]("closing SV2 connection", { endpoint: this.endpoint, reason, detail });
     this.close(reason, graceful);
   }
 

@@ -53,6 +53,15 @@ interface SocketData {
 
 type Sv2Socket = import("bun").Socket<SocketData>;
 
+/**
+ * Connection deadlines (handshake, idle) run on a monotonic clock, not the pool's wall clock: an NTP
+ * step of the host's clock must neither time out every miner at once (forward) nor keep a stalled
+ * handshake for hours (backward).
+ */
+function monotonicMs(): number {
+  return performance.now();
+}
+
 export interface Sv2ServerMetrics {
   connections: Gauge;
   accepted: Counter;
@@ -143,7 +152,7 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
         open: (s) => this.onOpen(s),
         data: (s, chunk) => {
           const conn = s.data.conn;
-          if (conn !== null) conn.onData(chunk, this.service.clock.nowMs());
+          if (conn !== null) conn.onData(chunk, monotonicMs());
         },
         drain: (s) => s.data.outbox?.drain(),
         close: (s) => this.onSocketClosed(s),
@@ -198,7 +207,7 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
         if (graceful) s.end();
         else s.terminate();
       },
-      this.service.clock.nowMs(),
+      monotonicMs(),
       this.opts.handshakeTimeoutMs,
     );
     s.data = { conn, outbox };
@@ -221,11 +230,15 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
 
   /** Handshake/setup deadlines and idle connections. */
   private sweep(): void {
-    const now = this.service.clock.nowMs();
+    const now = monotonicMs();
     for (const conn of this.conns) {
+      // Already being closed (its socket's close event is still to come): counted once, not per sweep.
+      if (conn.state === "closing" || conn.state === "closed") continue;
       if (conn.setupDeadlineMs !== 0 && now > conn.setupDeadlineMs) {
+        this.countLimit("handshake-timeout", conn.remoteIp);
         conn.fail("handshake-timeout", `no SetupConnection within ${this.opts.handshakeTimeoutMs} ms`);
       } else if (now - conn.lastReceiveMs > this.opts.idleTimeoutMs) {
+        this.countLimit("idle-timeout", conn.remoteIp);
         conn.fail("idle-timeout", `silent for ${this.opts.idleTimeoutMs} ms`);
       }
     }
