@@ -96,11 +96,17 @@ export function leBytesToTarget(bytes: Uint8Array): bigint {
   return hashToBigInt(bytes);
 }
 
-/** The difficulty a hash achieved (what a share is "worth" at best). */
+/**
+ * The difficulty a hash achieved (what a share is "worth" at best). Computed in doubles: it runs for
+ * every accepted share and is only reported, never compared against a target (~53 bits suffice).
+ */
 export function hashDifficulty(hash: Uint8Array): number {
-  const h = hashToBigInt(hash);
-  return targetToDifficulty(h === 0n ? 1n : h);
+  let v = 0;
+  for (let i = 31; i >= 0; i--) v = v * 256 + (hash[i] as number);
+  return DIFF1_DOUBLE / (v === 0 ? 1 : v);
 }
+
+const DIFF1_DOUBLE = 0xffff * 2 ** 208;
 
 /**
  * Target at which a device of `hashrate` H/s finds `sharesPerMinute` shares per minute on average;

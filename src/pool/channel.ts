@@ -18,6 +18,8 @@ export interface ChannelJob {
   /** The channel target when the job was issued (SetTarget applies to later jobs, PROTOCOL.md §7.2). */
   target: bigint;
   targetLe: Uint8Array;
+  /** Difficulty of `target`, computed once (the share path credits it per share). */
+  difficulty: number;
   /** Shares already seen on this job (duplicate detection), keyed by header hash. */
   seen: Set<string>;
 }
@@ -119,6 +121,7 @@ export class Channel {
       merkleRoot,
       target: this.currentTarget,
       targetLe: this.currentTargetLe,
+      difficulty: this.currentDifficulty,
       seen: new Set(),
     };
     this.jobs.delete(job.id);

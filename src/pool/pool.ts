@@ -634,7 +634,7 @@ export class StratumV2Pool {
     if (cj.seen.size < this.options.maxSeenSharesPerJob) cj.seen.add(key);
 
     // Credit the harder of the targets the share meets (the job's, or the channel's current one).
-    const jobDiff = targetToDifficulty(cj.target);
+    const jobDiff = cj.difficulty;
     const credited = meetsJob && meetsCurrent ? Math.max(jobDiff, channel.difficulty) : meetsJob ? jobDiff : channel.difficulty;
     const hashDiff = hashDifficulty(hash);
 

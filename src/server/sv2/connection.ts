@@ -79,6 +79,9 @@ export class Sv2Connection {
   private readonly rates = new Map<number, RateBucket>();
   private registered = false;
   private closeReason = "";
+  /** While corked, encrypted frames collect here and go out in one socket write (one syscall per burst). */
+  private corked = false;
+  private corkBuf: Uint8Array[] = [];
 
   constructor(
     readonly endpoint: string,
@@ -119,11 +122,41 @@ export class Sv2Connection {
       return;
     }
     if (out.handshakeCompleted && this.state === "handshake") this.state = "setup";
-    for (const frame of out.frames) {
-      if (this.state !== "setup" && this.state !== "ready") break;
-      this.onFrame(frame);
+    this.cork();
+    try {
+      for (const frame of out.frames) {
+        if (this.state !== "setup" && this.state !== "ready") break;
+        this.onFrame(frame);
+      }
+      this.flushSuccesses();
+    } finally {
+      this.uncork();
     }
-    this.flushSuccesses();
+  }
+
+  cork(): void {
+    this.corked = true;
+  }
+
+  /** Writes everything collected since `cork` as one buffer. */
+  uncork(): void {
+    this.corked = false;
+    const parts = this.corkBuf;
+    if (parts.length === 0) return;
+    this.corkBuf = [];
+    let bytes: Uint8Array;
+    if (parts.length === 1) bytes = parts[0] as Uint8Array;
+    else {
+      let n = 0;
+      for (const p of parts) n += p.length;
+      bytes = new Uint8Array(n);
+      let o = 0;
+      for (const p of parts) {
+        bytes.set(p, o);
+        o += p.length;
+      }
+    }
+    this.writeOut(bytes);
   }
 
   private onFrame(frame: Sv2Frame): void {
@@ -450,6 +483,15 @@ export class Sv2Connection {
   }
 
   private writeEncrypted(bytes: Uint8Array): void {
+    if (this.corked) {
+      this.corkBuf.push(bytes);
+      return;
+    }
+    this.writeOut(bytes);
+  }
+
+  private writeOut(bytes: Uint8Array): void {
+    if (this.state === "closed") return;
     if (this.outbox.write(bytes)) return;
     this.host.countLimit("write-buffer", this.endpoint);
     this.fail("slow-client", `write buffer over its cap; the peer does not read fast enough`);
@@ -464,6 +506,8 @@ export class Sv2Connection {
 
   fail(reason: string, detail: string, graceful = false): void {
     if (this.state === "closed" || this.state === "closing") return;
+    // Whatever was answered before the failure (e.g. SetupConnection.Error) goes out first.
+    if (this.corked) this.uncork();
     this.closeReason = reason;
     this.state = "closing";
     this.host.countDisconnect(reason);

@@ -107,7 +107,8 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
       writeBufferBytes: options.writeBufferBytes ?? 1 << 20,
       maxSharesPerSecond: options.maxSharesPerSecond ?? 1000,
       shareBatchSize: options.shareBatchSize ?? 1,
-      fanoutChunk: options.fanoutChunk ?? 1000,
+      // Small slices: shares are answered between them even during a 1k-miner fan-out.
+      fanoutChunk: options.fanoutChunk ?? 250,
       ephemeralKeys: options.ephemeralKeys ?? 512,
       reusePort: options.reusePort ?? false,
     };
@@ -330,10 +331,13 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
         const end = Math.min(targets.length, i + this.opts.fanoutChunk);
         for (; i < end; i++) {
           const conn = targets[i] as Sv2Connection;
+          conn.cork();
           try {
             perConnection(conn);
           } catch (e) {
             conn.fail("internal-error", `${what}: ${e instanceof Error ? e.message : String(e)}`);
+          } finally {
+            conn.uncork();
           }
         }
         if (i < targets.length) {
