@@ -5,7 +5,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json bunfig.toml ./
 COPY src ./src
-RUN npx bun build --compile --minify src/main.ts --outfile dist/sv2pool
+RUN npx bun build --compile --minify --bytecode --format=esm src/main.ts --outfile dist/sv2pool
 
 FROM debian:bookworm-slim
 RUN useradd --system --uid 10001 --home-dir /var/lib/sv2pool --create-home sv2pool \

@@ -4,7 +4,7 @@
  * (the first template is applied: startup_healthz_ms). Measured on a fresh data dir (keys are
  * created: the first start) and again on the same dir (keys exist: a restart).
  *
- * The binary is built (`bun build --compile --minify src/main.ts --outfile dist/sv2pool`) when it is
+ * The binary is built (`bun build --compile --minify --bytecode --format=esm src/main.ts --outfile dist/sv2pool`, as `npm run build`) when it is
  * missing or older than a source file; the build time is reported, not counted.
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
@@ -14,7 +14,7 @@ import { percentile } from "./lib.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const DEFAULT_BINARY = join(ROOT, "dist", "sv2pool");
-/** BENCH_BINARY measures another build (e.g. one made with --bytecode) without rebuilding. */
+/** BENCH_BINARY measures another build without rebuilding. */
 const BINARY = process.env["BENCH_BINARY"] ?? DEFAULT_BINARY;
 
 function newestSourceMtime(dir: string): number {
@@ -37,9 +37,9 @@ async function ensureBinary(): Promise<number> {
     fresh = false;
   }
   if (fresh) return 0;
-  process.stderr.write("startup: building dist/sv2pool (bun build --compile --minify)...\n");
+  process.stderr.write("startup: building dist/sv2pool (npm run build flags)...\n");
   const t0 = performance.now();
-  const build = Bun.spawn([process.execPath, "build", "--compile", "--minify", "src/main.ts", "--outfile", "dist/sv2pool"], { cwd: ROOT, stdout: "ignore", stderr: "inherit" });
+  const build = Bun.spawn([process.execPath, "build", "--compile", "--minify", "--bytecode", "--format=esm", "src/main.ts", "--outfile", "dist/sv2pool"], { cwd: ROOT, stdout: "ignore", stderr: "inherit" });
   const code = await build.exited;
   if (code !== 0) throw new Error(`bun build --compile exited with ${code}`);
   return performance.now() - t0;

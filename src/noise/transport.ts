@@ -109,7 +109,8 @@ export interface FrameDecoderOptions {
  * Any tag failure throws NoiseError `mac-mismatch`; the decoder is then unusable (close the connection).
  */
 export class FrameDecoder {
-  private buffer: Uint8Array = new Uint8Array(4096);
+  // Small to start (a share frame is ~60 bytes); grows by doubling for big frames, shrinks back after.
+  private buffer: Uint8Array = new Uint8Array(256);
   private start = 0;
   private end = 0;
   private readonly header = new Uint8Array(FRAME_HEADER_LENGTH);

@@ -10,6 +10,7 @@
  *   subsidy only) and sends it ahead as a future job, so that when the next block arrives every
  *   channel only needs a SetNewPrevHash (`newTip`); the full template follows as a same-tip update.
  */
+import { SHORT_METER_BUCKETS } from "./stats.ts";
 import { equalBytes, internalToDisplayHex, reverseBytes } from "../bitcoin/bytes.ts";
 import { sha256d } from "../bitcoin/hash.ts";
 import { serializeHeader, type BlockHeader } from "../bitcoin/header.ts";
@@ -191,7 +192,7 @@ export class StratumV2Pool {
   /** Registers a miner connection (idempotent). */
   registerMiner(endpoint: string): void {
     if (!this.miners.has(endpoint)) {
-      this.miners.set(endpoint, { endpoint, channels: new Map(), stats: new ShareStats(), lastActivityMs: this.clock.nowMs() });
+      this.miners.set(endpoint, { endpoint, channels: new Map(), stats: new ShareStats(SHORT_METER_BUCKETS), lastActivityMs: this.clock.nowMs() });
     }
   }
 

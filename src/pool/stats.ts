@@ -21,6 +21,9 @@ export type ShareRejectReason =
 
 const HASHES_PER_DIFF1 = 2 ** 32;
 
+/** Buckets (of 10 s) for per-channel and per-connection meters: 3 minutes. */
+export const SHORT_METER_BUCKETS = 18;
+
 /** Difficulty accepted per time bucket, over a bounded horizon. */
 export class HashrateMeter {
   private readonly sums: Float64Array;
@@ -86,7 +89,15 @@ export function emptyCounters(): ShareCounters {
 /** Counters plus a hashrate meter: what the pool keeps per worker, per connection and in total. */
 export class ShareStats {
   readonly counters: ShareCounters = emptyCounters();
-  readonly meter = new HashrateMeter();
+  readonly meter: HashrateMeter;
+
+  /**
+   * `meterBuckets` of 10 s: per-worker and pool stats keep 15 minutes; channels and connections,
+   * of which a farm has tens of thousands, keep 3 minutes (memory per miner matters at that scale).
+   */
+  constructor(meterBuckets = 90) {
+    this.meter = new HashrateMeter(10_000, meterBuckets);
+  }
 
   accept(difficulty: number, hashDifficulty: number, nowMs: number): void {
     const c = this.counters;

@@ -29,7 +29,7 @@ async function readUntil(stream: ReadableStream<Uint8Array>, pattern: RegExp, ti
 test("dist binary: starts, mines a block with a real miner, stops on SIGTERM", async () => {
   const dir = mkdtempSync(join(tmpdir(), "sv2pool-bin-"));
   const bin = join(dir, "sv2pool");
-  const build = Bun.spawnSync([process.execPath, "build", "--compile", "--minify", join(ROOT, "src/main.ts"), "--outfile", bin], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  const build = Bun.spawnSync([process.execPath, "build", "--compile", "--minify", "--bytecode", "--format=esm", join(ROOT, "src/main.ts"), "--outfile", bin], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
   expect(build.exitCode).toBe(0);
   console.log(`binary size ${(statSync(bin).size / 1e6).toFixed(1)} MB`);
 
