@@ -82,12 +82,16 @@ export class Sv2Connection {
   /** While corked, encrypted frames collect here and go out in one socket write (one syscall per burst). */
   private corked = false;
   private corkBuf: Uint8Array[] = [];
+  /** Created on the first bytes (the handshake queue), so accepting a socket costs no key work. */
+  private sessionValue: ResponderSession | null = null;
+  /** Input waiting in the server's handshake queue (kept in order); null when not queued. */
+  pendingIn: Uint8Array[] | null = null;
 
   constructor(
     readonly endpoint: string,
     readonly remoteIp: string,
     private readonly host: ConnectionHost,
-    private readonly session: ResponderSession,
+    private readonly makeSession: () => ResponderSession,
     private readonly outbox: Outbox,
     private readonly close: (reason: string, graceful: boolean) => void,
     nowMs: number,
@@ -96,6 +100,11 @@ export class Sv2Connection {
     this.openedAtMs = nowMs;
     this.lastReceiveMs = nowMs;
     this.setupDeadlineMs = nowMs + handshakeTimeoutMs;
+  }
+
+  private get session(): ResponderSession {
+    this.sessionValue ??= this.makeSession();
+    return this.sessionValue;
   }
 
   get channelCount(): number {

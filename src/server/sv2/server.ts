@@ -58,6 +58,9 @@ type Sv2Socket = import("bun").Socket<SocketData>;
  * step of the host's clock must neither time out every miner at once (forward) nor keep a stalled
  * handshake for hours (backward).
  */
+/** Longest run of queued handshakes before the event loop gets to accept and serve others. */
+const HANDSHAKE_SLICE_MS = 5;
+
 function monotonicMs(): number {
   return performance.now();
 }
@@ -85,6 +88,9 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
   private readonly limitLog: RateLimitedLog;
   private timers: ReturnType<typeof setInterval>[] = [];
   private fanoutQueue: (() => void)[] = [];
+  private handshakeQueue: Sv2Connection[] = [];
+  private handshakeHead = 0;
+  private handshakeScheduled = false;
   private fanoutRunning = false;
   private nextId = 1;
   private stopping = false;
@@ -153,7 +159,10 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
         open: (s) => this.onOpen(s),
         data: (s, chunk) => {
           const conn = s.data.conn;
-          if (conn !== null) conn.onData(chunk, monotonicMs());
+          if (conn === null) return;
+          if (conn.pendingIn !== null) conn.pendingIn.push(new Uint8Array(chunk));
+          else if (conn.state === "handshake") this.queueHandshake(conn, new Uint8Array(chunk));
+          else conn.onData(chunk, monotonicMs());
         },
         drain: (s) => s.data.outbox?.drain(),
         close: (s) => this.onSocketClosed(s),
@@ -167,7 +176,9 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
     this.timers.push(
       setInterval(() => this.sweep(), 250),
       // Prepare ephemeral keys in small slices so the loop never stalls for long.
-      setInterval(() => this.ephemeral.refill(8), 25),
+      setInterval(() => {
+        if (this.queuedHandshakes === 0) this.ephemeral.refill(8);
+      }, 25),
     );
     return this.address;
   }
@@ -191,18 +202,19 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
     }
     this.perIp.set(ip, fromIp + 1);
     const outbox = new Outbox(s, this.opts.writeBufferBytes);
-    const session = new ResponderSession({
-      identity: this.options.identity.identity,
-      ephemeralKey: this.ephemeral.take(),
-      aead: this.options.aead,
-      maxPayloadLength: this.opts.maxFrameBytes,
-    });
+    const makeSession = (): ResponderSession =>
+      new ResponderSession({
+        identity: this.options.identity.identity,
+        ephemeralKey: this.ephemeral.take(),
+        aead: this.options.aead,
+        maxPayloadLength: this.opts.maxFrameBytes,
+      });
     const endpoint = `sv2:${ip}:${s.remotePort}#${this.nextId++}`;
     const conn = new Sv2Connection(
       endpoint,
       ip,
       this,
-      session,
+      makeSession,
       outbox,
       (_reason, graceful) => {
         if (graceful) s.end();
@@ -229,10 +241,50 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
     else this.perIp.set(conn.remoteIp, n);
   }
 
+  /**
+   * Reconnect storms: a handshake costs about a millisecond of CPU, so answering thousands inline
+   * in the data callback would stall the accept loop until the kernel's listen backlog overflows and
+   * SYNs are dropped (clients then wait 1, 3, 7 s to retry). Connections that sent handshake bytes
+   * wait here instead and are answered in slices of a few milliseconds, the event loop accepting
+   * in between; their handshake deadline starts when they are taken from the queue.
+   */
+  private queueHandshake(conn: Sv2Connection, chunk: Uint8Array): void {
+    conn.pendingIn = [chunk];
+    this.handshakeQueue.push(conn);
+    if (!this.handshakeScheduled) {
+      this.handshakeScheduled = true;
+      setImmediate(() => this.drainHandshakes());
+    }
+  }
+
+  private drainHandshakes(): void {
+    const start = performance.now();
+    while (this.handshakeHead < this.handshakeQueue.length && performance.now() - start < HANDSHAKE_SLICE_MS) {
+      const conn = this.handshakeQueue[this.handshakeHead++] as Sv2Connection;
+      const chunks = conn.pendingIn ?? [];
+      conn.pendingIn = null;
+      const now = monotonicMs();
+      for (const c of chunks) conn.onData(c, now);
+      if (conn.state === "handshake" || conn.state === "setup") conn.setupDeadlineMs = now + this.opts.handshakeTimeoutMs;
+    }
+    if (this.handshakeHead >= this.handshakeQueue.length) {
+      this.handshakeQueue = [];
+      this.handshakeHead = 0;
+      this.handshakeScheduled = false;
+      return;
+    }
+    setImmediate(() => this.drainHandshakes());
+  }
+
+  get queuedHandshakes(): number {
+    return this.handshakeQueue.length - this.handshakeHead;
+  }
+
   /** Handshake/setup deadlines and idle connections. */
   private sweep(): void {
     const now = monotonicMs();
     for (const conn of this.conns) {
+      if (conn.pendingIn !== null) continue; // waiting in the handshake queue: its deadline starts there
       // Already being closed (its socket's close event is still to come): counted once, not per sweep.
       if (conn.state === "closing" || conn.state === "closed") continue;
       if (conn.setupDeadlineMs !== 0 && now > conn.setupDeadlineMs) {
