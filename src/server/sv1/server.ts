@@ -272,6 +272,7 @@ export class Sv1Server implements MiningFrontend, Sv1ServerContext {
     for (const session of this.sessions) {
       if (now - session.lastReceiveMs > this.opts.idleTimeoutMs) {
         this.logger.debug("SV1 connection idle, closing", session.logFields());
+        this.countLimit("sv1-idle-timeout", session.endpoint);
         session.close("idle-timeout", true);
       }
     }
