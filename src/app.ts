@@ -92,6 +92,7 @@ export async function startPool(config: Config, options: StartOptions): Promise<
       writeBufferBytes: l.writeBufferBytes,
       maxSharesPerSecond: l.maxSharesPerSecond,
       shareBatchSize: config.mining.shareBatchSize,
+      reusePort: config.reusePort,
     });
     let a: { host: string; port: number };
     try {
@@ -106,7 +107,7 @@ export async function startPool(config: Config, options: StartOptions): Promise<
   let sv1: Sv1Server | null = null;
   let sv1Address: string | null = null;
   if (config.sv1.enabled) {
-    sv1 = new Sv1Server(service, sv1OptionsFromConfig(config));
+    sv1 = new Sv1Server(service, { ...sv1OptionsFromConfig(config), reusePort: config.reusePort });
     try {
       sv1Address = formatHostPort(await sv1.start());
     } catch (e) {

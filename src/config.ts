@@ -22,6 +22,7 @@ export interface HostPort {
 export interface Config {
   network: Network;
   dataDir: string;
+  reusePort: boolean;
   log: { level: LogLevel; format: "text" | "json" };
   node: {
     mode: "embedded" | "rpc";
@@ -82,6 +83,7 @@ export const SCHEMA: Record<string, Record<string, KeySpec>> = {
   "": {
     network: { type: "enum", values: NETWORK_NAMES, default: "regtest", description: "Bitcoin network the pool mines on" },
     data_dir: { type: "string", default: "./data", description: "Keys, the SQLite ledger and state live here" },
+    reuse_port: { type: "bool", default: false, description: "Let several sv2pool processes share the SV2 and SV1 ports (SO_REUSEPORT; give each its own mining.server_id and data_dir)" },
   },
   log: {
     level: { type: "enum", values: ["debug", "info", "warn", "error"], default: "info", description: "Lowest level logged" },
@@ -381,6 +383,7 @@ export function resolveConfig(...layers: RawConfig[]): Config {
   return {
     network,
     dataDir: str("", "data_dir"),
+    reusePort: bool("", "reuse_port"),
     log: { level: str("log", "level") as LogLevel, format: str("log", "format") as "text" | "json" },
     node: {
       mode,

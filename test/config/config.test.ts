@@ -73,12 +73,12 @@ const BAD: BadConfig[] = [
   {
     name: "unknown top-level key",
     toml: 'datadir = "/var/lib/sv2pool"\n',
-    message: `${TOML}: unknown key datadir; top-level keys: network, data_dir`,
+    message: `${TOML}: unknown key datadir; top-level keys: network, data_dir, reuse_port`,
   },
   {
     name: "a section key written at the top level",
     toml: 'listen = "0.0.0.0:34254"\n',
-    message: `${TOML}: unknown key listen; top-level keys: network, data_dir`,
+    message: `${TOML}: unknown key listen; top-level keys: network, data_dir, reuse_port`,
   },
   {
     name: "unknown section",
@@ -419,6 +419,7 @@ test("defaults", () => {
   const expected: Config = {
     network: "regtest",
     dataDir: "./data",
+    reusePort: false,
     log: { level: "info", format: "text" },
     node: {
       mode: "embedded",
