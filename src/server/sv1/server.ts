@@ -19,6 +19,7 @@ import type { Job } from "../../pool/jobs.ts";
 import type { TemplateChange, TipChange } from "../../pool/pool.ts";
 import type { Config } from "../../config.ts";
 import { StratumV2Error } from "../../errors.ts";
+import { ConnectionLimiter } from "../connection-limiter.ts";
 import { Outbox } from "../outbox.ts";
 import type { MiningFrontend, PoolService } from "../pool-service.ts";
 import type { Sv1Limits, Sv1ServerContext } from "./context.ts";
@@ -107,7 +108,7 @@ export class Sv1Server implements MiningFrontend, Sv1ServerContext {
   private listener: TCPSocketListener<SocketData> | null = null;
   private readonly sessions = new Set<Sv1Session>();
   private readonly sockets = new Map<Sv1Session, Sv1Socket>();
-  private readonly perIp = new Map<string, number>();
+  private readonly limiter: ConnectionLimiter;
   private readonly lines = new Map<string, NotifyLine>();
   private readonly methodCounters = new Map<string, CounterChild>();
   private readonly acceptedShares: CounterChild;
@@ -142,6 +143,7 @@ export class Sv1Server implements MiningFrontend, Sv1ServerContext {
       fanoutChunk: options.fanoutChunk ?? 1000,
       reusePort: options.reusePort ?? false,
     };
+    this.limiter = new ConnectionLimiter(this.opts.maxConnections, this.opts.maxConnectionsPerIp);
     this.options = {
       extranonce2Size: options.extranonce2Size,
       maxLineBytes: options.maxLineBytes,
@@ -220,18 +222,12 @@ export class Sv1Server implements MiningFrontend, Sv1ServerContext {
       s.terminate();
       return;
     }
-    if (this.sessions.size >= this.opts.maxConnections) {
-      this.countLimit("sv1-connections", `total ${this.sessions.size}`);
+    const admitted = this.limiter.admit(ip);
+    if (admitted !== "ok") {
+      this.countLimit(admitted === "total" ? "sv1-connections" : "sv1-connections-per-ip", admitted === "total" ? `total ${this.sessions.size}` : ip);
       s.terminate();
       return;
     }
-    const fromIp = this.perIp.get(ip) ?? 0;
-    if (fromIp >= this.opts.maxConnectionsPerIp) {
-      this.countLimit("sv1-connections-per-ip", ip);
-      s.terminate();
-      return;
-    }
-    this.perIp.set(ip, fromIp + 1);
     const outbox = new Outbox(s, this.opts.writeBufferBytes);
     const n = this.nextSession++;
     const endpoint = `sv1:${ip}:${s.remotePort}#${n}`;
@@ -261,9 +257,7 @@ export class Sv1Server implements MiningFrontend, Sv1ServerContext {
     this.service.unregisterSession(session.endpoint);
     this.sessions.delete(session);
     this.sockets.delete(session);
-    const n = (this.perIp.get(session.remoteIp) ?? 1) - 1;
-    if (n <= 0) this.perIp.delete(session.remoteIp);
-    else this.perIp.set(session.remoteIp, n);
+    this.limiter.release(session.remoteIp);
   }
 
   /** Idle connections. */

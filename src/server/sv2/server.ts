@@ -19,6 +19,7 @@ import { ResponderSession } from "../../noise/session.ts";
 import type { AeadProvider } from "../../noise/aead.ts";
 import type { Job } from "../../pool/jobs.ts";
 import type { TemplateChange, TipChange } from "../../pool/pool.ts";
+import { ConnectionLimiter } from "../connection-limiter.ts";
 import { Outbox } from "../outbox.ts";
 import type { MiningFrontend, PoolService } from "../pool-service.ts";
 import { Sv2Connection, type ConnectionHost, type ConnectionLimits } from "./connection.ts";
@@ -82,7 +83,7 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
   private listener: import("bun").TCPSocketListener<SocketData> | null = null;
   private readonly conns = new Set<Sv2Connection>();
   private readonly sockets = new Map<Sv2Connection, Sv2Socket>();
-  private readonly perIp = new Map<string, number>();
+  private readonly limiter: ConnectionLimiter;
   private readonly ephemeral: EphemeralKeyPool;
   private readonly frameCache = new Map<string, Uint8Array>();
   private readonly limitLog: RateLimitedLog;
@@ -124,6 +125,7 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
       shareBatchSize: this.opts.shareBatchSize,
     };
     this.ephemeral = new EphemeralKeyPool(this.opts.ephemeralKeys);
+    this.limiter = new ConnectionLimiter(this.opts.maxConnections, this.opts.maxConnectionsPerIp);
     this.limitLog = new RateLimitedLog(this.logger, 10_000);
     const r = service.metrics;
     this.m = {
@@ -189,18 +191,12 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
       s.terminate();
       return;
     }
-    if (this.conns.size >= this.opts.maxConnections) {
-      this.countLimit("connections", `total ${this.conns.size}`);
+    const admitted = this.limiter.admit(ip);
+    if (admitted !== "ok") {
+      this.countLimit(admitted === "total" ? "connections" : "connections-per-ip", admitted === "total" ? `total ${this.conns.size}` : ip);
       s.terminate();
       return;
     }
-    const fromIp = this.perIp.get(ip) ?? 0;
-    if (fromIp >= this.opts.maxConnectionsPerIp) {
-      this.countLimit("connections-per-ip", ip);
-      s.terminate();
-      return;
-    }
-    this.perIp.set(ip, fromIp + 1);
     const outbox = new Outbox(s, this.opts.writeBufferBytes);
     const makeSession = (): ResponderSession =>
       new ResponderSession({
@@ -236,9 +232,7 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
     conn.onClosed();
     this.conns.delete(conn);
     this.sockets.delete(conn);
-    const n = (this.perIp.get(conn.remoteIp) ?? 1) - 1;
-    if (n <= 0) this.perIp.delete(conn.remoteIp);
-    else this.perIp.set(conn.remoteIp, n);
+    this.limiter.release(conn.remoteIp);
   }
 
   /**
