@@ -28,7 +28,7 @@ import type { TemplateChange, TipChange } from "../src/pool/pool.ts";
 import { createPoolService } from "../src/server/assemble.ts";
 import type { MiningFrontend } from "../src/server/pool-service.ts";
 import { PoolIdentity } from "../src/server/sv2/identity.ts";
-import { Sv2Server } from "../src/server/sv2/server.ts";
+import { Sv2Server, sv2OptionsFromConfig } from "../src/server/sv2/server.ts";
 import { heapStats } from "bun:jsc";
 
 type Json = Record<string, unknown>;
@@ -94,21 +94,11 @@ service.start();
 await service.ready;
 
 const identity = new PoolIdentity(generateAuthorityKeyPair(), randomSecretKey(), systemClock);
-const l = config.limits;
 const sv2 = new Sv2Server(service, {
+  ...sv2OptionsFromConfig(config, identity),
   host: "127.0.0.1",
   port: 0,
-  identity,
-  maxConnections: l.maxConnections,
-  maxConnectionsPerIp: l.maxConnectionsPerIp,
-  maxChannelsPerConnection: l.maxChannelsPerConnection,
-  handshakeTimeoutMs: l.handshakeTimeoutMs,
-  idleTimeoutMs: l.idleTimeoutMs,
-  maxFrameBytes: l.maxFrameBytes,
-  writeBufferBytes: l.writeBufferBytes,
-  maxSharesPerSecond: l.maxSharesPerSecond,
-  shareBatchSize: config.mining.shareBatchSize,
-  fanoutChunk: Number(arg("fanout-chunk", "1000")),
+  fanoutChunk: Number(arg("fanout-chunk", "250")), // the server default
   ephemeralKeys: Number(arg("ephemeral-keys", "512")),
 });
 const { port } = await sv2.start();

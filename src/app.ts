@@ -12,7 +12,7 @@ import { systemClock, type Clock } from "./pool/clock.ts";
 import { createPoolService } from "./server/assemble.ts";
 import type { PoolService } from "./server/pool-service.ts";
 import { keyPaths, loadOrCreateKeys, PoolIdentity } from "./server/sv2/identity.ts";
-import { Sv2Server } from "./server/sv2/server.ts";
+import { Sv2Server, sv2OptionsFromConfig } from "./server/sv2/server.ts";
 import { selectAead } from "./noise/native/select.ts";
 import { HttpServer } from "./http/server.ts";
 import { Sv1Server, sv1OptionsFromConfig } from "./server/sv1/server.ts";
@@ -75,25 +75,9 @@ export async function startPool(config: Config, options: StartOptions): Promise<
   let sv2: Sv2Server | null = null;
   let sv2Address: string | null = null;
   if (config.sv2.enabled) {
-    const l = config.limits;
     const aead = selectAead(config.sv2.aead);
     if (aead.fallbackReason !== null) logger.warn("using the built-in AEAD", { wanted: config.sv2.aead, reason: aead.fallbackReason });
-    sv2 = new Sv2Server(service, {
-      aead: aead.provider,
-      host: config.sv2.listen.host,
-      port: config.sv2.listen.port,
-      identity,
-      maxConnections: l.maxConnections,
-      maxConnectionsPerIp: l.maxConnectionsPerIp,
-      maxChannelsPerConnection: l.maxChannelsPerConnection,
-      handshakeTimeoutMs: l.handshakeTimeoutMs,
-      idleTimeoutMs: l.idleTimeoutMs,
-      maxFrameBytes: l.maxFrameBytes,
-      writeBufferBytes: l.writeBufferBytes,
-      maxSharesPerSecond: l.maxSharesPerSecond,
-      shareBatchSize: config.mining.shareBatchSize,
-      reusePort: config.reusePort,
-    });
+    sv2 = new Sv2Server(service, sv2OptionsFromConfig(config, identity, aead.provider));
     let a: { host: string; port: number };
     try {
       a = await sv2.start();

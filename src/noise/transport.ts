@@ -4,18 +4,19 @@
  * the next nonce (65 535 bytes on the wire for a full chunk). An empty payload adds nothing.
  * Associated data is empty throughout.
  */
+import { CHANNEL_MSG_BIT, FRAME_HEADER_SIZE, MAX_PAYLOAD_SIZE } from "../sv2/frame.ts";
 import { NoiseError } from "./errors.ts";
 import { TAG_LENGTH } from "./aead.ts";
 import type { CipherState } from "./cipher-state.ts";
 
-export const FRAME_HEADER_LENGTH = 6;
+// The plaintext frame layout is the codec's (src/sv2/frame.ts); the names here are the transport's.
+export const FRAME_HEADER_LENGTH = FRAME_HEADER_SIZE;
 export const ENCRYPTED_HEADER_LENGTH = FRAME_HEADER_LENGTH + TAG_LENGTH; // 22
 export const MAX_CHUNK_PLAINTEXT = 65_519;
 export const MAX_CHUNK_CIPHERTEXT = MAX_CHUNK_PLAINTEXT + TAG_LENGTH; // 65 535
 /** msg_length is a U24. */
-export const MAX_PAYLOAD_LENGTH = 0xffffff;
-/** The channel_msg flag: bit 15 of extension_type. */
-export const CHANNEL_MSG_BIT = 0x8000;
+export const MAX_PAYLOAD_LENGTH = MAX_PAYLOAD_SIZE;
+export { CHANNEL_MSG_BIT };
 
 /** A plaintext frame: the header fields and the payload. */
 export interface Sv2Frame {

@@ -8,7 +8,7 @@
  * are the same code for V1 and V2 miners.
  */
 import type { Logger } from "../log.ts";
-import { Registry, type Counter, type Gauge, type Histogram } from "../metrics.ts";
+import { Registry, type Counter, type CounterChild, type Gauge, type Histogram } from "../metrics.ts";
 import type { NodeAPI } from "../node/api.ts";
 import type { NewTipEvent, NodeState, TemplateWatcher } from "../node/template-watcher.ts";
 import type { Channel } from "../pool/channel.ts";
@@ -73,6 +73,7 @@ export class PoolService {
   readonly m: PoolServiceMetrics;
   private readonly frontends: MiningFrontend[] = [];
   private readonly sessions = new Map<string, SessionHooks>();
+  private readonly shareChildren = new Map<string, CounterChild>();
   private readonly offs: (() => void)[] = [];
   private timers: ReturnType<typeof setInterval>[] = [];
   private lastTemplateMs = 0;
@@ -231,13 +232,23 @@ export class PoolService {
   }
 
   private onShare(_ch: Channel | null, endpoint: string, result: ShareResult, nowMs: number): void {
-    this.m.shares.inc(1, { result: result.ok ? "accepted" : result.reason });
+    this.shareCounter(result.ok ? "accepted" : result.reason).inc();
     const worker = _ch?.worker.name ?? endpoint;
     if (result.ok) {
       this.ledger.recordShare(worker, nowMs, { accepted: true, difficulty: result.difficulty, hashDifficulty: result.hashDifficulty, block: result.block !== null });
     } else {
       this.ledger.recordShare(worker, nowMs, { accepted: false, stale: result.reason === "stale-share" });
     }
+  }
+
+  /** Counter children by result, so the share path does not build a label key per share. */
+  private shareCounter(result: string): CounterChild {
+    let c = this.shareChildren.get(result);
+    if (c === undefined) {
+      c = this.m.shares.labels({ result });
+      this.shareChildren.set(result, c);
+    }
+    return c;
   }
 
   /** A failure in one front end or timer must never take the process down. */

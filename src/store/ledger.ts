@@ -193,16 +193,8 @@ interface Statements {
   pruneBuckets: Statement;
 }
 
-interface PendingWorkerDelta {
-  accepted: number;
-  rejected: number;
-  stale: number;
-  acceptedDifficulty: number;
-  bestShareDifficulty: number;
-  blocksFound: number;
-  firstSeenMs: number;
-  lastSeenMs: number;
-}
+/** What a worker's totals gained since the last flush. */
+type PendingWorkerDelta = Omit<WorkerTotals, "name">;
 
 export class Ledger {
   readonly path: string;

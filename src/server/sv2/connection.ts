@@ -22,6 +22,7 @@ import { OpenChannelError } from "../../pool/pool.ts";
 import type { ShareSubmission } from "../../pool/share.ts";
 import { MiningSetupFlags, Protocol, SV2_VERSION } from "../../sv2/constants.ts";
 import { Sv2CodecError } from "../../sv2/errors.ts";
+import { EXTENSION_ID_MASK } from "../../sv2/frame.ts";
 import { decodePayloadWithTrailing, encodeFrame, type Sv2Message } from "../../sv2/messages/registry.ts";
 import type { OpenExtendedMiningChannel, OpenStandardMiningChannel, SubmitSharesExtended, SubmitSharesStandard } from "../../sv2/messages/mining.ts";
 import type { Outbox } from "../outbox.ts";
@@ -171,7 +172,7 @@ export class Sv2Connection {
   private onFrame(frame: Sv2Frame): void {
     let msg: Sv2Message;
     try {
-      msg = decodePayloadWithTrailing(frame.msgType, frame.payload, frame.extensionType & 0x7fff).message;
+      msg = decodePayloadWithTrailing(frame.msgType, frame.payload, frame.extensionType & EXTENSION_ID_MASK).message;
     } catch (e) {
       if (e instanceof Sv2CodecError && e.reason === "unknown-message" && this.state === "ready") {
         // Spec 3.4: unknown messages are ignored once the connection is set up.

@@ -17,6 +17,7 @@ import type { Counter, Gauge, Histogram } from "../../metrics.ts";
 import { EphemeralKeyPool } from "../../noise/ephemeral-pool.ts";
 import { ResponderSession } from "../../noise/session.ts";
 import type { AeadProvider } from "../../noise/aead.ts";
+import type { Config } from "../../config.ts";
 import type { Job } from "../../pool/jobs.ts";
 import type { TemplateChange, TipChange } from "../../pool/pool.ts";
 import { ConnectionLimiter } from "../connection-limiter.ts";
@@ -45,6 +46,28 @@ export interface Sv2ServerOptions {
   ephemeralKeys?: number;
   /** SO_REUSEPORT, so several processes can share the port. */
   reusePort?: boolean;
+}
+
+/** The listener's options from the config's [sv2], [limits] and mining sections. */
+export function sv2OptionsFromConfig(config: Config, identity: PoolIdentity, aead?: AeadProvider): Sv2ServerOptions {
+  const l = config.limits;
+  const options: Sv2ServerOptions = {
+    host: config.sv2.listen.host,
+    port: config.sv2.listen.port,
+    identity,
+    maxConnections: l.maxConnections,
+    maxConnectionsPerIp: l.maxConnectionsPerIp,
+    maxChannelsPerConnection: l.maxChannelsPerConnection,
+    handshakeTimeoutMs: l.handshakeTimeoutMs,
+    idleTimeoutMs: l.idleTimeoutMs,
+    maxFrameBytes: l.maxFrameBytes,
+    writeBufferBytes: l.writeBufferBytes,
+    maxSharesPerSecond: l.maxSharesPerSecond,
+    shareBatchSize: config.mining.shareBatchSize,
+    reusePort: config.reusePort,
+  };
+  if (aead !== undefined) options.aead = aead;
+  return options;
 }
 
 interface SocketData {
