@@ -122,8 +122,9 @@ test("the disk fills up under the running process: clear error, mining and block
   const complaint = p.stderr().split("\n").filter((l) => l.includes("ERROR ledger: cannot write"));
   expect(complaint.length).toBe(1);
   expect(complaint[0]).toContain(`component=ledger path=${join(data, "sv2pool.sqlite")} error="disk I/O error"`);
-  // Nothing on disk, but the pool has the block in memory and says so.
-  expect(storedBlocks(data).some((b) => b.hash === hash)).toBe(false);
+  // The pool has the block in memory and says so. (Whether its row reached the file is not for the
+  // test to pin: RLIMIT_FSIZE only refuses growing a file, and SQLite may write the row into WAL
+  // space it allocated before the disk "filled"; the complaint above shows a write did fail.)
   const listed = (await (await fetch(`${p.httpUrl as string}/api/blocks`)).json()) as { blocks: { hash: string; status: string }[] };
   expect(listed.blocks.find((b) => b.hash === hash)?.status).toBe("accepted");
   await everyMinerProgresses(fleet, "disk full");
