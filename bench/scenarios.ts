@@ -127,6 +127,8 @@ export async function handshakesAndShares(opts: ScenarioOptions): Promise<Figure
     f.share_rtt_pool_cores = rt.poolCores;
     f.share_rtt_other_cores = rt.otherCores;
     opts.log(`share RTT at ${f.share_rtt_offered_per_sec}/s offered: p50 ${f.share_rtt_p50_us} µs, p99 ${f.share_rtt_p99_us} µs (pool ${rt.poolCores} cores, other ${rt.otherCores})`);
+    const slow = rt.result["slowBuckets"] as [number, number, number][] | undefined;
+    if (slow !== undefined && slow.length > 0) opts.log(`share RTT: answers slower than 5 ms by send time [ms into the run, count, worst µs]: ${JSON.stringify(slow.slice(0, 20))}`);
   } finally {
     await stopAll(pool, [fleet]);
   }
