@@ -3,7 +3,6 @@
  * every SV1 session is an extended channel too).
  */
 import { equalBytes } from "../bitcoin/bytes.ts";
-import { SHORT_METER_BUCKETS } from "./stats.ts";
 import { difficultyToTarget, targetToDifficulty, targetToLeBytes } from "../bitcoin/target.ts";
 import type { Job } from "./jobs.ts";
 import { ShareStats, type WorkerStats } from "./stats.ts";
@@ -49,7 +48,7 @@ export class Channel {
   readonly extranoncePrefix: Uint8Array;
   readonly extranonceSize: number;
   readonly maxJobs: number;
-  readonly stats = new ShareStats(SHORT_METER_BUCKETS);
+  readonly stats = new ShareStats();
   readonly vardiff: VardiffState;
   readonly openedMs: number;
   maxTarget: bigint;

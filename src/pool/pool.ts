@@ -10,7 +10,6 @@
  *   subsidy only) and sends it ahead as a future job, so that when the next block arrives every
  *   channel only needs a SetNewPrevHash (`newTip`); the full template follows as a same-tip update.
  */
-import { SHORT_METER_BUCKETS } from "./stats.ts";
 import { equalBytes, internalToDisplayHex, reverseBytes } from "../bitcoin/bytes.ts";
 import { sha256d } from "../bitcoin/hash.ts";
 import { serializeHeader, type BlockHeader } from "../bitcoin/header.ts";
@@ -33,7 +32,7 @@ import { ExtranonceAllocator, MAX_EXTRANONCE_TOTAL, PREFIX_SIZE } from "./extran
 import { Job, type CoinbaseOptions } from "./jobs.ts";
 import { validatePayouts, type Payout } from "./payout.ts";
 import type { FoundBlock, ShareResult, ShareSubmission } from "./share.ts";
-import { ShareStats, WorkerStats, type ShareRejectReason } from "./stats.ts";
+import { MeteredShareStats, ShareStats, WorkerStats, type ShareRejectReason } from "./stats.ts";
 import type { BlockTemplate } from "./template.ts";
 import type { ChannelInfo, Hash, JobInfo, MinerConnection, PoolStats, ShareData } from "./types.ts";
 import { DEFAULT_VARDIFF, retargetOnShare, retargetWhenIdle, type VardiffConfig } from "./vardiff.ts";
@@ -157,7 +156,7 @@ export class StratumV2Pool {
   private readonly miners = new Map<string, Miner>();
   private readonly channels = new Map<number, Channel>();
   private readonly workers = new Map<string, WorkerStats>();
-  private readonly totals = new ShareStats();
+  private readonly totals = new MeteredShareStats();
   /** Recently created jobs by id: tells a stale share (known job, old tip) from an unknown job id. */
   private readonly recentJobs = new Map<number, Job>();
   private nextChannelId = 1;
@@ -192,7 +191,7 @@ export class StratumV2Pool {
   /** Registers a miner connection (idempotent). */
   registerMiner(endpoint: string): void {
     if (!this.miners.has(endpoint)) {
-      this.miners.set(endpoint, { endpoint, channels: new Map(), stats: new ShareStats(SHORT_METER_BUCKETS), lastActivityMs: this.clock.nowMs() });
+      this.miners.set(endpoint, { endpoint, channels: new Map(), stats: new ShareStats(), lastActivityMs: this.clock.nowMs() });
     }
   }
 
@@ -798,7 +797,7 @@ export class StratumV2Pool {
     };
   }
 
-  get totalStats(): ShareStats {
+  get totalStats(): MeteredShareStats {
     return this.totals;
   }
 

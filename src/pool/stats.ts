@@ -21,40 +21,53 @@ export type ShareRejectReason =
 
 const HASHES_PER_DIFF1 = 2 ** 32;
 
-/** Buckets (of 10 s) for per-channel and per-connection meters: 3 minutes. */
-export const SHORT_METER_BUCKETS = 18;
+/** The longest window any reader asks a meter for (API, /metrics, pool stats): 10 minutes. */
+export const HASHRATE_WINDOW_MS = 600_000;
+const BUCKET_MS = 10_000;
+/** Enough 10-s buckets to cover the longest window, with the partly elapsed current bucket. */
+const METER_BUCKETS = HASHRATE_WINDOW_MS / BUCKET_MS + 1;
 
-/** Difficulty accepted per time bucket, over a bounded horizon. */
+/**
+ * Difficulty accepted per time bucket, over a bounded horizon: a ring of sums indexed by bucket
+ * number (time / bucketMs). Only the newest bucket number is kept; the slots between it and a newer
+ * one are zeroed when time moves on, so no per-slot start times are needed (half the memory of
+ * storing them: tens of thousands of workers each own a meter).
+ */
 export class HashrateMeter {
   private readonly sums: Float64Array;
-  private readonly starts: Float64Array;
+  /** Bucket number of the newest slot written; -1 before the first share. */
+  private newest = -1;
 
   constructor(
-    readonly bucketMs = 10_000,
-    readonly buckets = 90,
+    readonly bucketMs = BUCKET_MS,
+    readonly buckets = METER_BUCKETS,
   ) {
     this.sums = new Float64Array(buckets);
-    this.starts = new Float64Array(buckets).fill(-1);
   }
 
   add(difficulty: number, nowMs: number): void {
-    const start = nowMs - (nowMs % this.bucketMs);
-    const i = Math.floor(start / this.bucketMs) % this.buckets;
-    if (this.starts[i] !== start) {
-      this.starts[i] = start;
-      this.sums[i] = 0;
+    const b = Math.floor(nowMs / this.bucketMs);
+    if (b > this.newest) {
+      // Slots of the buckets skipped since the newest one belong to the past horizon: clear them.
+      if (this.newest < 0 || b - this.newest >= this.buckets) this.sums.fill(0);
+      else for (let k = this.newest + 1; k <= b; k++) this.sums[k % this.buckets] = 0;
+      this.newest = b;
+    } else if (b <= this.newest - this.buckets) {
+      return; // older than the horizon (a wall clock stepped far back): nothing to add it to
     }
+    const i = b % this.buckets;
     this.sums[i] = (this.sums[i] as number) + difficulty;
   }
 
   /** Hashes per second over the last `windowMs` (at most the meter's horizon). */
-  hashrate(nowMs: number, windowMs = 600_000): number {
+  hashrate(nowMs: number, windowMs = HASHRATE_WINDOW_MS): number {
     const horizon = Math.min(windowMs, this.bucketMs * (this.buckets - 1));
     const from = nowMs - horizon;
     let sum = 0;
-    for (let i = 0; i < this.buckets; i++) {
-      const s = this.starts[i] as number;
-      if (s >= 0 && s + this.bucketMs > from && s <= nowMs) sum += this.sums[i] as number;
+    for (let b = this.newest, k = 0; b >= 0 && k < this.buckets; b--, k++) {
+      const s = b * this.bucketMs;
+      if (s + this.bucketMs <= from) break;
+      if (s <= nowMs) sum += this.sums[b % this.buckets] as number;
     }
     return (sum * HASHES_PER_DIFF1) / (horizon / 1000);
   }
@@ -73,56 +86,64 @@ export interface ShareCounters {
   blocksFound: number;
 }
 
-export function emptyCounters(): ShareCounters {
-  return {
-    accepted: 0,
-    rejected: 0,
-    stale: 0,
-    acceptedDifficulty: 0,
-    rejectedByReason: {},
-    bestShareDifficulty: 0,
-    lastShareMs: null,
-    blocksFound: 0,
-  };
-}
+/** Shared by every ShareStats without rejections yet (most channels never have one); never written. */
+const NO_REJECTIONS: Partial<Record<ShareRejectReason, number>> = Object.freeze({});
 
-/** Counters plus a hashrate meter: what the pool keeps per worker, per connection and in total. */
-export class ShareStats {
-  readonly counters: ShareCounters = emptyCounters();
-  readonly meter: HashrateMeter;
+/**
+ * Share counters: what the pool keeps per channel and per connection (and, with a meter, per worker
+ * and in total). The counters are fields of this object, not a separate one: a farm has tens of
+ * thousands of channels and connections, each with its stats.
+ */
+export class ShareStats implements ShareCounters {
+  accepted = 0;
+  rejected = 0;
+  stale = 0;
+  acceptedDifficulty = 0;
+  rejectedByReason: Partial<Record<ShareRejectReason, number>> = NO_REJECTIONS;
+  bestShareDifficulty = 0;
+  lastShareMs: number | null = null;
+  blocksFound = 0;
 
-  /**
-   * `meterBuckets` of 10 s: per-worker and pool stats keep 15 minutes; channels and connections,
-   * of which a farm has tens of thousands, keep 3 minutes (memory per miner matters at that scale).
-   */
-  constructor(meterBuckets = 90) {
-    this.meter = new HashrateMeter(10_000, meterBuckets);
+  get counters(): ShareCounters {
+    return this;
   }
 
   accept(difficulty: number, hashDifficulty: number, nowMs: number): void {
-    const c = this.counters;
-    c.accepted++;
-    c.acceptedDifficulty += difficulty;
-    if (hashDifficulty > c.bestShareDifficulty) c.bestShareDifficulty = hashDifficulty;
-    c.lastShareMs = nowMs;
-    this.meter.add(difficulty, nowMs);
+    this.accepted++;
+    this.acceptedDifficulty += difficulty;
+    if (hashDifficulty > this.bestShareDifficulty) this.bestShareDifficulty = hashDifficulty;
+    this.lastShareMs = nowMs;
   }
 
   reject(reason: ShareRejectReason, nowMs: number): void {
-    const c = this.counters;
-    c.rejected++;
-    if (reason === "stale-share") c.stale++;
-    c.rejectedByReason[reason] = (c.rejectedByReason[reason] ?? 0) + 1;
-    c.lastShareMs = nowMs;
+    this.rejected++;
+    if (reason === "stale-share") this.stale++;
+    if (this.rejectedByReason === NO_REJECTIONS) this.rejectedByReason = {};
+    this.rejectedByReason[reason] = (this.rejectedByReason[reason] ?? 0) + 1;
+    this.lastShareMs = nowMs;
   }
 
   blockFound(): void {
-    this.counters.blocksFound++;
+    this.blocksFound++;
+  }
+}
+
+/**
+ * Counters plus a hashrate meter: per worker and for the whole pool, the figures the API, /metrics
+ * and the dashboard show. Channels and connections have no meter: nothing reads a hashrate per
+ * channel or per connection, and a meter is most of what their stats would cost.
+ */
+export class MeteredShareStats extends ShareStats {
+  readonly meter = new HashrateMeter();
+
+  override accept(difficulty: number, hashDifficulty: number, nowMs: number): void {
+    super.accept(difficulty, hashDifficulty, nowMs);
+    this.meter.add(difficulty, nowMs);
   }
 }
 
 /** One worker (the user_identity / SV1 worker name), across all its connections and channels. */
-export class WorkerStats extends ShareStats {
+export class WorkerStats extends MeteredShareStats {
   /** Channels currently open under this name. */
   channels = 0;
   readonly firstSeenMs: number;
