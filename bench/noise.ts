@@ -21,6 +21,7 @@ import {
   xonlyPublicKey,
 } from "../src/noise/ellswift.ts";
 import { multiplyXonly, multiplyXonlyPair, preparePoint, scalarFromBytes } from "../src/noise/scalar-mult.ts";
+import { useEcWasm } from "../src/noise/wasm/secp256k1.ts";
 import { generateAuthorityKeyPair } from "../src/noise/keys.ts";
 import { encodeCertificate, signCertificate, verifyCertificate } from "../src/noise/certificate.ts";
 import { SymmetricState } from "../src/noise/symmetric-state.ts";
@@ -84,6 +85,17 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
   // The same remote point as a noble Point (even y), for the reference figures.
   const remoteNoble = secp256k1.Point.fromHex(`02${remote.x.toString(16).padStart(64, "0")}`);
 
+  // The bigint path the WebAssembly arithmetic replaces (src/noise/wasm), for comparison.
+  const withoutWasm = <T>(fn: () => T): T => {
+    useEcWasm(false);
+    try {
+      return fn();
+    } finally {
+      useEcWasm(true);
+    }
+  };
+  const remoteBigint = withoutWasm(() => prepareEllSwift(act1));
+
   const steps: [string, string, () => unknown][] = [
     ["keygen_us", "keygen: x(secret·G), own fixed-base table", () => xonlyPublicKey(randomSecretKey())],
     ["keygen_noble_us", "keygen reference: noble getPublicKey", () => secp256k1.getPublicKey(secret)],
@@ -92,6 +104,9 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
     ["ecdh_prepare_us", "ECDH prepare (x → table)", () => preparePoint(remote.x, true)],
     ["ecdh_multiply_us", "ECDH multiply (own GLV, prepared)", () => multiplyXonly(remote, d)],
     ["ecdh_pair_us", "ECDH pair (responder: ee + es, one table)", () => multiplyXonlyPair(remote, d, d2)],
+    ["keygen_bigint_us", "keygen, bigint path (WebAssembly off)", () => withoutWasm(() => xonlyPublicKey(randomSecretKey()))],
+    ["ellswift_encode_bigint_us", "ellswift encode, bigint path", () => withoutWasm(() => ellswiftEncode(xonly))],
+    ["ecdh_pair_bigint_us", "ECDH pair, bigint path", () => withoutWasm(() => multiplyXonlyPair(remoteBigint, d, d2))],
     ["ecdh_noble_multiply_us", "ECDH reference: noble multiply", () => remoteNoble.multiply(d)],
     ["ecdh_noble_multiply_unsafe_us", "ECDH reference: noble multiplyUnsafe", () => remoteNoble.multiplyUnsafe(d)],
     ["ecdh_tagged_hash_us", "tagged ECDH hash", () => taggedEcdhHash(act1, act1, xonly)],

@@ -10,6 +10,7 @@
  */
 import { N, bigIntTo32Bytes, inv, mul, neg, sqr } from "./field.ts";
 import { Jacobian, invertAll } from "./jacobian.ts";
+import { IO_DIGITS1, IO_OUT, ecWasm } from "./wasm/secp256k1.ts";
 
 const GX = 0x79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798n;
 const GY = 0x483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8n;
@@ -68,23 +69,36 @@ function buildTable(): Table {
   return { xs, ys };
 }
 
-/** x(d·G) as 32 big-endian bytes for 1 ≤ d < n. */
-export function baseMultiplyXonly(d: bigint): Uint8Array {
+/** Odd signed digits of d (or of n − d, which has the same x), least significant first. */
+function baseDigits(d: bigint): Int8Array {
   if (d <= 0n || d >= N) throw new RangeError("secret scalar out of range");
-  const t = (table ??= buildTable());
   // x(k·G) = x(−k·G) = x((n−k)·G) and n is odd, so an odd representative always exists.
   let rest = (d & 1n) === 1n ? d : N - d;
+  const digits = new Int8Array(DIGITS);
+  for (let i = 0; i < DIGITS - 1; i++) {
+    const di = (rest & DIGIT_MASK) - HALF_DIGIT;
+    rest = (rest - di) >> BigInt(WINDOW);
+    digits[i] = Number(di);
+  }
+  if (rest <= 0n || rest >= HALF_DIGIT) throw new RangeError("scalar out of range for recoding");
+  digits[DIGITS - 1] = Number(rest);
+  return digits;
+}
+
+/** x(d·G) as 32 big-endian bytes for 1 ≤ d < n. */
+export function baseMultiplyXonly(d: bigint): Uint8Array {
+  const digits = baseDigits(d);
+  const w = ecWasm();
+  if (w !== null) {
+    // The C side builds the same table (in about a millisecond) on first use.
+    w.io.set(new Uint8Array(digits.buffer, 0, DIGITS), IO_DIGITS1);
+    if (!w.baseMul()) throw new RangeError("base multiplication reached infinity");
+    return w.io.slice(IO_OUT, IO_OUT + 32);
+  }
+  const t = (table ??= buildTable());
   const acc = new Jacobian(0n, 0n, 0n);
   for (let i = 0; i < DIGITS; i++) {
-    let digit: number;
-    if (i < DIGITS - 1) {
-      const di = (rest & DIGIT_MASK) - HALF_DIGIT;
-      rest = (rest - di) >> BigInt(WINDOW);
-      digit = Number(di);
-    } else {
-      if (rest <= 0n || rest >= HALF_DIGIT) throw new RangeError("scalar out of range for recoding");
-      digit = Number(rest);
-    }
+    const digit = digits[i] as number;
     const idx = i * ROW + ((digit < 0 ? -digit : digit) >> 1);
     const y = t.ys[idx] as bigint;
     acc.addAffine(t.xs[idx] as bigint, digit < 0 ? neg(y) : y);

@@ -24,6 +24,8 @@
  */
 import { N, P, add, bigIntTo32Bytes, bytesToBigInt, inv, isValidX, mul, neg, sqr } from "./field.ts";
 import { Jacobian, invertAll } from "./jacobian.ts";
+import { IO_DIGITS1, IO_DIGITS2, IO_IN, IO_OUT, ecWasm } from "./wasm/secp256k1.ts";
+import type { Secp256k1Wasm } from "./wasm/secp256k1.ts";
 
 /** Cube root of unity in the field: (β·x, y) = λ·(x, y). */
 const BETA = 0x7ae96a2b657c07106e64479eac3434e99cf0497512f58995c1396c28719501een;
@@ -55,10 +57,18 @@ interface OddMultiples {
 
 /**
  * A remote point made ready for several multiplications (the responder multiplies the
- * initiator's ephemeral key by its own ephemeral and by its static key): the table is built once.
+ * initiator's ephemeral key by its own ephemeral and by its static key): the table is built once,
+ * in WebAssembly memory when that path is on (keyed by `id`), else as bigints on first use.
  */
 export interface PreparedPoint {
   readonly x: bigint;
+  /** Identifies the point to the WebAssembly side, which keeps one prepared table at a time. */
+  readonly id: number;
+  /** The bigint path's table, built when first needed. */
+  bigint: BigintTable | null;
+}
+
+interface BigintTable {
   /**
    * The table lives on a curve isomorphic to secp256k1 by (x, y) ↦ (s·x, ·): a result X/Z² there
    * is x = X / (Z² · scale) on secp256k1.
@@ -66,6 +76,8 @@ export interface PreparedPoint {
   readonly scale: bigint;
   readonly table: OddMultiples;
 }
+
+let nextPointId = 0;
 
 /**
  * Odd multiples of the affine point (px, py) and the factor that maps the table's curve back.
@@ -111,10 +123,23 @@ function buildOddMultiples(px: bigint, py: bigint): { table: OddMultiples; z2sq:
  */
 export function preparePoint(x: bigint, knownValid = false): PreparedPoint {
   if (x <= 0n || x >= P || (!knownValid && !isValidX(x))) throw new RangeError("not the x coordinate of a curve point");
+  const point: PreparedPoint = { x, id: nextPointId++, bigint: null };
+  const w = ecWasm();
+  if (w !== null) {
+    bigIntTo32Bytes(x, w.io, IO_IN);
+    w.prepare(point.id);
+  }
+  return point;
+}
+
+function bigintTable(point: PreparedPoint): BigintTable {
+  if (point.bigint !== null) return point.bigint;
+  const x = point.x;
   const v = add(mul(sqr(x), x), 7n);
   // On the isomorphic curve y² = x³ + 7v³ the point is (v·x, v²): no square root needed.
   const { table, z2sq } = buildOddMultiples(mul(v, x), sqr(v));
-  return { x, scale: mul(v, z2sq), table };
+  point.bigint = { scale: mul(v, z2sq), table };
+  return point.bigint;
 }
 
 /** Rounds a / b to the nearest integer (b > 0). */
@@ -156,8 +181,17 @@ function addDigit(acc: Jacobian, xs: bigint[], ys: bigint[], digit: number, nega
   acc.addAffine(xs[idx] as bigint, (digit < 0) !== negateY ? neg(y) : y);
 }
 
-/** d·P on the table's curve, as a Jacobian point (before mapping back). */
-function accumulate(point: PreparedPoint, d: bigint): Jacobian {
+/** The GLV halves of d as odd signed digits, with their signs and the δ that made them odd. */
+interface GlvDigits {
+  digits1: Int8Array;
+  digits2: Int8Array;
+  neg1: boolean;
+  neg2: boolean;
+  delta1: number;
+  delta2: number;
+}
+
+function glvDigits(d: bigint): GlvDigits {
   if (d <= 0n || d >= N) throw new RangeError("secret scalar out of range");
   let [k1, k2] = splitScalar(d);
   // Negative halves: use |k| on the negated point (negation only flips y).
@@ -168,9 +202,12 @@ function accumulate(point: PreparedPoint, d: bigint): Jacobian {
   // δ ∈ {1, 2} makes each half odd; both corrections are real additions (see the module note).
   const delta1 = (k1 & 1n) === 0n ? 1 : 2;
   const delta2 = (k2 & 1n) === 0n ? 1 : 2;
-  const digits1 = recodeOdd(k1 + BigInt(delta1));
-  const digits2 = recodeOdd(k2 + BigInt(delta2));
+  return { digits1: recodeOdd(k1 + BigInt(delta1)), digits2: recodeOdd(k2 + BigInt(delta2)), neg1, neg2, delta1, delta2 };
+}
 
+/** d·P on the table's curve, as a Jacobian point (before mapping back). */
+function accumulate(point: BigintTable, g: GlvDigits): Jacobian {
+  const { digits1, digits2, neg1, neg2, delta1, delta2 } = g;
   const { xs, ys, betaXs } = point.table;
   const acc = new Jacobian(0n, 0n, 0n);
   const top = DIGITS - 1;
@@ -189,10 +226,24 @@ function accumulate(point: PreparedPoint, d: bigint): Jacobian {
   return acc;
 }
 
+/** The WebAssembly path: the same digits, the same schedule, in secp256k1.c. */
+function multiplyWasm(w: Secp256k1Wasm, point: PreparedPoint, g: GlvDigits): Uint8Array {
+  bigIntTo32Bytes(point.x, w.io, IO_IN);
+  w.prepare(point.id);
+  w.io.set(new Uint8Array(g.digits1.buffer, g.digits1.byteOffset, DIGITS), IO_DIGITS1);
+  w.io.set(new Uint8Array(g.digits2.buffer, g.digits2.byteOffset, DIGITS), IO_DIGITS2);
+  if (!w.pointMul(DIGITS, g.neg1, g.neg2, g.delta1, g.delta2)) throw new RangeError("scalar multiplication reached infinity");
+  return w.io.slice(IO_OUT, IO_OUT + 32);
+}
+
 /** x(d·P) as 32 big-endian bytes, for a secret scalar 1 ≤ d < n and a prepared point P. */
 export function multiplyXonly(point: PreparedPoint, d: bigint): Uint8Array {
-  const acc = accumulate(point, d);
-  return bigIntTo32Bytes(mul(acc.x, inv(mul(sqr(acc.z), point.scale))));
+  const g = glvDigits(d);
+  const w = ecWasm();
+  if (w !== null) return multiplyWasm(w, point, g);
+  const t = bigintTable(point);
+  const acc = accumulate(t, g);
+  return bigIntTo32Bytes(mul(acc.x, inv(mul(sqr(acc.z), t.scale))));
 }
 
 /**
@@ -200,9 +251,12 @@ export function multiplyXonly(point: PreparedPoint, d: bigint): Uint8Array {
  * multiply the initiator's ephemeral key.
  */
 export function multiplyXonlyPair(point: PreparedPoint, d1: bigint, d2: bigint): [Uint8Array, Uint8Array] {
-  const a = accumulate(point, d1);
-  const b = accumulate(point, d2);
-  const [ia, ib] = invertAll([mul(sqr(a.z), point.scale), mul(sqr(b.z), point.scale)]);
+  const w = ecWasm();
+  if (w !== null) return [multiplyWasm(w, point, glvDigits(d1)), multiplyWasm(w, point, glvDigits(d2))];
+  const t = bigintTable(point);
+  const a = accumulate(t, glvDigits(d1));
+  const b = accumulate(t, glvDigits(d2));
+  const [ia, ib] = invertAll([mul(sqr(a.z), t.scale), mul(sqr(b.z), t.scale)]);
   return [bigIntTo32Bytes(mul(a.x, ia as bigint)), bigIntTo32Bytes(mul(b.x, ib as bigint))];
 }
 

@@ -1,0 +1,637 @@
+/*
+ * secp256k1 field and point arithmetic for the Noise handshake, compiled to WebAssembly
+ * (scripts/build-wasm.sh). Written for sv2pool from the curve's definition; the TypeScript in
+ * ../scalar-mult.ts, ../base-mult.ts and ../field.ts is the reference it is tested against.
+ *
+ * Why: JavaScript bigint costs ~100 ns and an allocation per field multiplication on Bun; here a
+ * multiplication is ~100 64-bit multiplies in linear memory with no allocation, which makes the
+ * responder's ECDH several times cheaper (bench/noise.ts prints both).
+ *
+ * Representation: a field element is ten 26-bit limbs, little-endian (value = sum n[i]·2^(26i)).
+ * Limbs may run above 26 bits between operations; the bounds each function accepts and returns
+ * are stated on it. 2^256 ≡ 0x1000003D1 and 2^260 ≡ 0x1000003D10 = 2^36 + 0x3D10 (mod p), which is
+ * how high limbs fold back.
+ *
+ * The schedule of the scalar multiplications is fixed by the caller's digit recoding (every digit
+ * non-zero); the arithmetic has no secret-dependent branches except the exceptional cases of the
+ * addition formula, which the same caveats in ../scalar-mult.ts describe.
+ */
+#include <stdint.h>
+
+typedef uint64_t u64;
+typedef uint32_t u32;
+typedef int32_t i32;
+
+#define M26 0x3FFFFFFull
+#define M22 0x3FFFFFull
+
+typedef struct {
+  u32 n[10];
+} fe;
+
+/* ---- field ------------------------------------------------------------------------------ */
+
+/*
+ * Bounds. Every function below returns limbs < 2^27 and accepts limbs < 2^27, except that fe_mul
+ * and fe_sqr also accept a sum of two such elements (< 2^28). Carries are done "in parallel":
+ * each limb keeps its low 26 bits and takes the previous limb's high part, which bounds the limbs
+ * again without a 10-step serial carry chain (the chain's latency is what a multiplication would
+ * otherwise wait on). Only fe_normalize, for output and comparisons, carries exactly.
+ */
+
+/* Limbs < 2^32 to limbs < 2^27; what is above limb 9 folds back (2^260 ≡ 2^36 + 0x3D10). */
+static void fe_carry(fe *r) {
+  u32 *n = r->n;
+  u32 top = n[9] >> 26;
+  u32 d[10];
+  d[0] = (n[0] & M26) + top * 0x3D10u;
+  d[1] = (n[1] & M26) + (n[0] >> 26) + (top << 10);
+  for (int i = 2; i < 10; i++) d[i] = (n[i] & M26) + (n[i - 1] >> 26);
+  for (int i = 0; i < 10; i++) n[i] = d[i];
+}
+
+/* Exact carry: limbs 0..8 < 2^26, limb 9 < 2^22 + 1 (the value is below 2^256 + 2^33). */
+static void fe_carry_full(fe *r) {
+  u64 t[10];
+  for (int i = 0; i < 10; i++) t[i] = r->n[i];
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < 9; i++) {
+      t[i + 1] += t[i] >> 26;
+      t[i] &= M26;
+    }
+    u64 h = t[9] >> 22;
+    t[9] &= M22;
+    t[0] += h * 0x3D1ull;
+    t[1] += h << 6;
+  }
+  for (int i = 0; i < 9; i++) {
+    t[i + 1] += t[i] >> 26;
+    t[i] &= M26;
+  }
+  for (int i = 0; i < 10; i++) r->n[i] = (u32)t[i];
+}
+
+/* The canonical value in [0, p). */
+static void fe_normalize(fe *r) {
+  fe_carry_full(r);
+  /* Value < 2^256 + small. Adding 2^256 − p = 0x1000003D1 overflows 2^256 exactly when value ≥ p. */
+  u64 u[10];
+  u64 c = (u64)r->n[0] + 0x3D1ull;
+  u[0] = c & M26;
+  c = (c >> 26) + (u64)r->n[1] + 0x40ull;
+  u[1] = c & M26;
+  for (int i = 2; i < 9; i++) {
+    c = (c >> 26) + r->n[i];
+    u[i] = c & M26;
+  }
+  c = (c >> 26) + r->n[9];
+  u[9] = c & M22;
+  u64 over = (c >> 22) | (r->n[9] >> 22);
+  u32 mask = (u32)0 - (u32)(over != 0);
+  for (int i = 0; i < 10; i++) r->n[i] = (r->n[i] & ~mask) | ((u32)u[i] & mask);
+}
+
+static void fe_set_int(fe *r, u32 v) {
+  r->n[0] = v;
+  for (int i = 1; i < 10; i++) r->n[i] = 0;
+}
+
+static void fe_copy(fe *r, const fe *a) {
+  for (int i = 0; i < 10; i++) r->n[i] = a->n[i];
+}
+
+/* Big-endian 32 bytes to limbs, reduced mod p. */
+static void fe_set_b32(fe *r, const uint8_t *in) {
+  u64 acc = 0;
+  int bits = 0;
+  int limb = 0;
+  for (int i = 31; i >= 0; i--) {
+    acc |= (u64)in[i] << bits;
+    bits += 8;
+    while (bits >= 26 && limb < 9) {
+      r->n[limb++] = (u32)(acc & M26);
+      acc >>= 26;
+      bits -= 26;
+    }
+  }
+  r->n[9] = (u32)acc;
+  fe_normalize(r);
+}
+
+/* Canonical big-endian 32 bytes. */
+static void fe_get_b32(uint8_t *out, const fe *a) {
+  fe t;
+  fe_copy(&t, a);
+  fe_normalize(&t);
+  u64 acc = 0;
+  int bits = 0;
+  int limb = 0;
+  for (int i = 31; i >= 0; i--) {
+    while (bits < 8) {
+      acc |= (u64)t.n[limb++] << bits;
+      bits += 26;
+    }
+    out[i] = (uint8_t)acc;
+    acc >>= 8;
+    bits -= 8;
+  }
+}
+
+static int fe_is_zero(const fe *a) {
+  fe t;
+  fe_copy(&t, a);
+  fe_normalize(&t);
+  u32 z = 0;
+  for (int i = 0; i < 10; i++) z |= t.n[i];
+  return z == 0;
+}
+
+static int fe_equal(const fe *a, const fe *b) {
+  fe x, y;
+  fe_copy(&x, a);
+  fe_copy(&y, b);
+  fe_normalize(&x);
+  fe_normalize(&y);
+  u32 d = 0;
+  for (int i = 0; i < 10; i++) d |= x.n[i] ^ y.n[i];
+  return d == 0;
+}
+
+/* Folds the 19 product columns (each < 2^60) into ten limbs < 2^27. */
+static void fe_reduce_columns(fe *r, const u64 *c) {
+  /* Split every column into its low 26 bits plus the previous column's high part: d[k] < 2^35. */
+  u64 d[20];
+  d[0] = c[0] & M26;
+#pragma clang loop unroll(full)
+  for (int k = 1; k < 19; k++) d[k] = (c[k] & M26) + (c[k - 1] >> 26);
+  d[19] = c[18] >> 26;
+  /* Limb 10+j has weight 2^260·2^(26j) ≡ (2^36 + 0x3D10)·2^(26j): 0x3D10 to limb j, 2^10 to j+1. */
+  u64 e[11];
+  e[0] = d[0] + d[10] * 0x3D10ull;
+#pragma clang loop unroll(full)
+  for (int j = 1; j < 10; j++) e[j] = d[j] + d[10 + j] * 0x3D10ull + (d[9 + j] << 10);
+  e[10] = d[19] << 10;
+  /* e[j] < 2^50: split once more, fold what reached limb 10, and settle the low limbs it touched. */
+  u64 f[11];
+  f[0] = e[0] & M26;
+#pragma clang loop unroll(full)
+  for (int j = 1; j < 10; j++) f[j] = (e[j] & M26) + (e[j - 1] >> 26);
+  f[10] = e[10] + (e[9] >> 26);
+  f[0] += f[10] * 0x3D10ull;
+  f[1] += f[10] << 10;
+  f[1] += f[0] >> 26;
+  f[0] &= M26;
+  f[2] += f[1] >> 26;
+  f[1] &= M26;
+  f[3] += f[2] >> 26;
+  f[2] &= M26;
+  for (int j = 0; j < 10; j++) r->n[j] = (u32)f[j];
+}
+
+/* r = a·b; limbs < 2^28 in. r may alias a or b. */
+static void fe_mul(fe *r, const fe *a, const fe *b) {
+  u64 x[10], y[10], c[19];
+  for (int i = 0; i < 10; i++) {
+    x[i] = a->n[i];
+    y[i] = b->n[i];
+  }
+  for (int k = 0; k < 19; k++) c[k] = 0;
+  /* Fully unrolled so that every column stays in a local (a loop would keep c[] in memory). */
+#pragma clang loop unroll(full)
+  for (int i = 0; i < 10; i++)
+#pragma clang loop unroll(full)
+    for (int j = 0; j < 10; j++) c[i + j] += x[i] * y[j];
+  fe_reduce_columns(r, c);
+}
+
+/* r = a², with each cross product computed once. Same bounds as fe_mul. */
+static void fe_sqr(fe *r, const fe *a) {
+  u64 x[10], d[10], c[19];
+  for (int i = 0; i < 10; i++) {
+    x[i] = a->n[i];
+    d[i] = x[i] << 1;
+  }
+  for (int k = 0; k < 19; k++) c[k] = 0;
+#pragma clang loop unroll(full)
+  for (int i = 0; i < 10; i++) {
+    c[2 * i] += x[i] * x[i];
+#pragma clang loop unroll(full)
+    for (int j = i + 1; j < 10; j++) c[i + j] += d[i] * x[j];
+  }
+  fe_reduce_columns(r, c);
+}
+
+static void fe_add(fe *r, const fe *a, const fe *b) {
+  for (int i = 0; i < 10; i++) r->n[i] = a->n[i] + b->n[i];
+  fe_carry(r);
+}
+
+/* 32·p limb by limb: each limb exceeds the largest limb a reduced operand can have. */
+static const u32 P32[10] = {
+    0x3FFFC2Fu << 5, 0x3FFFFBFu << 5, 0x3FFFFFFu << 5, 0x3FFFFFFu << 5, 0x3FFFFFFu << 5,
+    0x3FFFFFFu << 5, 0x3FFFFFFu << 5, 0x3FFFFFFu << 5, 0x3FFFFFFu << 5, 0x3FFFFFu << 5,
+};
+
+/* r = a − b as a + 32p − b: 32p's limbs exceed b's (limbs 0..8 < 2^27 ≤ 2^31 − 2^16; limb 9, which
+ * every function here leaves below 2^26 + 2^24, against 2^27 − 32), so no limb goes negative. */
+static void fe_sub(fe *r, const fe *a, const fe *b) {
+  for (int i = 0; i < 10; i++) r->n[i] = a->n[i] + P32[i] - b->n[i];
+  fe_carry(r);
+}
+
+static void fe_neg(fe *r, const fe *a) {
+  fe z;
+  fe_set_int(&z, 0);
+  fe_sub(r, &z, a);
+}
+
+static void fe_mul_small(fe *r, const fe *a, u32 k) {
+  for (int i = 0; i < 10; i++) r->n[i] = a->n[i] * k;
+  fe_carry(r);
+}
+
+static void fe_sqr_n(fe *r, const fe *a, int n) {
+  fe_copy(r, a);
+  for (int i = 0; i < n; i++) fe_sqr(r, r);
+}
+
+/* The runs of ones every exponent below uses: x_k = a^(2^k − 1). */
+typedef struct {
+  fe x2, x3, x22, x223;
+} runs;
+
+static void fe_runs(runs *o, const fe *a) {
+  fe x6, x9, x11, x44, x88, x176, x220, t;
+  fe_sqr(&t, a);
+  fe_mul(&o->x2, &t, a);
+  fe_sqr(&t, &o->x2);
+  fe_mul(&o->x3, &t, a);
+  fe_sqr_n(&t, &o->x3, 3);
+  fe_mul(&x6, &t, &o->x3);
+  fe_sqr_n(&t, &x6, 3);
+  fe_mul(&x9, &t, &o->x3);
+  fe_sqr_n(&t, &x9, 2);
+  fe_mul(&x11, &t, &o->x2);
+  fe_sqr_n(&t, &x11, 11);
+  fe_mul(&o->x22, &t, &x11);
+  fe_sqr_n(&t, &o->x22, 22);
+  fe_mul(&x44, &t, &o->x22);
+  fe_sqr_n(&t, &x44, 44);
+  fe_mul(&x88, &t, &x44);
+  fe_sqr_n(&t, &x88, 88);
+  fe_mul(&x176, &t, &x88);
+  fe_sqr_n(&t, &x176, 44);
+  fe_mul(&x220, &t, &x44);
+  fe_sqr_n(&t, &x220, 3);
+  fe_mul(&o->x223, &t, &o->x3);
+}
+
+/* r = a^(p−2) = 1/a (0 for 0). p − 2 in binary: 223 ones, 0, 22 ones, 0000 1 0 11 0 1. */
+static void fe_inv(fe *r, const fe *a) {
+  runs o;
+  fe t;
+  fe_runs(&o, a);
+  fe_sqr_n(&t, &o.x223, 23);
+  fe_mul(&t, &t, &o.x22);
+  fe_sqr_n(&t, &t, 5);
+  fe_mul(&t, &t, a);
+  fe_sqr_n(&t, &t, 3);
+  fe_mul(&t, &t, &o.x2);
+  fe_sqr_n(&t, &t, 2);
+  fe_mul(r, &t, a);
+}
+
+/* r = a^((p+1)/4); returns 1 when r² = a (a is a square). (p+1)/4: 223 ones, 0, 22 ones, 0000, 11, 00. */
+static int fe_sqrt(fe *r, const fe *a) {
+  runs o;
+  fe t, check;
+  fe_runs(&o, a);
+  fe_sqr_n(&t, &o.x223, 23);
+  fe_mul(&t, &t, &o.x22);
+  fe_sqr_n(&t, &t, 6);
+  fe_mul(&t, &t, &o.x2);
+  fe_sqr_n(r, &t, 2);
+  fe_sqr(&check, r);
+  return fe_equal(&check, a);
+}
+
+/* Montgomery's trick: every element of v replaced by its inverse (all non-zero), one fe_inv. */
+static void fe_inv_all(fe *v, fe *scratch, int count) {
+  fe acc, t;
+  fe_set_int(&acc, 1);
+  for (int i = 0; i < count; i++) {
+    fe_copy(&scratch[i], &acc);
+    fe_mul(&acc, &acc, &v[i]);
+  }
+  fe_inv(&acc, &acc);
+  for (int i = count - 1; i >= 0; i--) {
+    fe_mul(&t, &acc, &scratch[i]);
+    fe_mul(&acc, &acc, &v[i]);
+    fe_copy(&v[i], &t);
+  }
+}
+
+/* ---- points ----------------------------------------------------------------------------- */
+
+/* Jacobian (X/Z², Y/Z³) on y² = x³ + b for any b: the formulas never use b. */
+typedef struct {
+  fe x, y, z;
+  int inf;
+} gej;
+
+/* Doubling for a = 0: 3M + 4S. Points of odd prime order have y ≠ 0, so no infinity arises. */
+static void gej_double(gej *p) {
+  if (p->inf) return;
+  fe a, b, c, d, e, t, x3, y3;
+  fe_sqr(&a, &p->x);
+  fe_sqr(&b, &p->y);
+  fe_sqr(&c, &b);
+  fe_mul(&d, &p->x, &b);
+  fe_mul_small(&d, &d, 4);
+  fe_mul_small(&e, &a, 3);
+  fe_sqr(&x3, &e);
+  fe_add(&t, &d, &d);
+  fe_sub(&x3, &x3, &t);
+  fe_sub(&t, &d, &x3);
+  fe_mul(&y3, &e, &t);
+  fe_mul_small(&c, &c, 8);
+  fe_sub(&y3, &y3, &c);
+  fe_mul(&p->z, &p->y, &p->z);
+  fe_add(&p->z, &p->z, &p->z);
+  fe_copy(&p->x, &x3);
+  fe_copy(&p->y, &y3);
+}
+
+/* p += (ax, ay) affine: 8M + 3S, with the exceptional cases (equal or opposite points). */
+static void gej_add_affine(gej *p, const fe *ax, const fe *ay) {
+  if (p->inf) {
+    fe_copy(&p->x, ax);
+    fe_copy(&p->y, ay);
+    fe_set_int(&p->z, 1);
+    p->inf = 0;
+    return;
+  }
+  fe zz, h, r, t, hh, hhh, v, x3, y3;
+  fe_sqr(&zz, &p->z);
+  fe_mul(&h, ax, &zz);
+  fe_sub(&h, &h, &p->x);
+  fe_mul(&r, ay, &p->z);
+  fe_mul(&r, &r, &zz);
+  fe_sub(&r, &r, &p->y);
+  if (fe_is_zero(&h)) {
+    if (fe_is_zero(&r)) gej_double(p);
+    else p->inf = 1;
+    return;
+  }
+  fe_sqr(&hh, &h);
+  fe_mul(&hhh, &hh, &h);
+  fe_mul(&v, &p->x, &hh);
+  fe_sqr(&x3, &r);
+  fe_sub(&x3, &x3, &hhh);
+  fe_add(&t, &v, &v);
+  fe_sub(&x3, &x3, &t);
+  fe_sub(&t, &v, &x3);
+  fe_mul(&y3, &r, &t);
+  fe_mul(&t, &p->y, &hhh);
+  fe_sub(&y3, &y3, &t);
+  fe_mul(&p->z, &p->z, &h);
+  fe_copy(&p->x, &x3);
+  fe_copy(&p->y, &y3);
+}
+
+/* ---- the memory the TypeScript side reads and writes ------------------------------------ */
+
+/* io: [0,32) input 1, [32,64) output, [64,128) input 2 / digits of the first half,
+ * [128,192) digits of the second half. */
+static uint8_t io[256];
+
+uint8_t *io_ptr(void) { return io; }
+
+/* cube root of unity β: (β·x, y) = λ·(x, y) */
+static const uint8_t BETA_B32[32] = {
+    0x7a, 0xe9, 0x6a, 0x2b, 0x65, 0x7c, 0x07, 0x10, 0x6e, 0x64, 0x47, 0x9e, 0xac, 0x34, 0x34, 0xe9,
+    0x9c, 0xf0, 0x49, 0x75, 0x12, 0xf5, 0x89, 0x95, 0xc1, 0x39, 0x6c, 0x28, 0x71, 0x95, 0x01, 0xee,
+};
+static const uint8_t GX_B32[32] = {
+    0x79, 0xbe, 0x66, 0x7e, 0xf9, 0xdc, 0xbb, 0xac, 0x55, 0xa0, 0x62, 0x95, 0xce, 0x87, 0x0b, 0x07,
+    0x02, 0x9b, 0xfc, 0xdb, 0x2d, 0xce, 0x28, 0xd9, 0x59, 0xf2, 0x81, 0x5b, 0x16, 0xf8, 0x17, 0x98,
+};
+static const uint8_t GY_B32[32] = {
+    0x48, 0x3a, 0xda, 0x77, 0x26, 0xa3, 0xc4, 0x65, 0x5d, 0xa4, 0xfb, 0xfc, 0x0e, 0x11, 0x08, 0xa8,
+    0xfd, 0x17, 0xb4, 0x48, 0xa6, 0x85, 0x54, 0x19, 0x9c, 0x47, 0xd0, 0x8f, 0xfb, 0x10, 0xd4, 0xb8,
+};
+
+/* a^((p+1)/4) of io[0..32) into io[32..64); returns 1 when it is a square root. */
+i32 sqrt_io(void) {
+  fe a, r;
+  fe_set_b32(&a, io);
+  int ok = fe_sqrt(&r, &a);
+  fe_get_b32(io + 32, &r);
+  return ok;
+}
+
+/* 1/a of io[0..32) into io[32..64) (0 for 0). */
+void inv_io(void) {
+  fe a;
+  fe_set_b32(&a, io);
+  fe_inv(&a, &a);
+  fe_get_b32(io + 32, &a);
+}
+
+/* io[0..32) · io[64..96) into io[32..64). */
+void mul_io(void) {
+  fe a, b;
+  fe_set_b32(&a, io);
+  fe_set_b32(&b, io + 64);
+  fe_mul(&a, &a, &b);
+  fe_get_b32(io + 32, &a);
+}
+
+/* ---- variable-point multiplication (the handshake's ECDH) ------------------------------- */
+
+#define WINDOW 5
+#define TABLE 16 /* odd multiples 1·P … 31·P */
+
+/* The prepared point: odd multiples on an isomorphic curve (see ../scalar-mult.ts), their
+ * λ-images, 2·P for the final correction, and the factor that maps x back to secp256k1. */
+static fe tx[TABLE], ty[TABLE], tbx[TABLE], twice_x, twice_y, twice_bx, scale, beta;
+static fe scratch[TABLE];
+static int beta_ready = 0;
+
+/* Prepares x (io[0..32), known to be on the curve) for point_mul_io. */
+void prepare_io(void) {
+  if (!beta_ready) {
+    fe_set_b32(&beta, BETA_B32);
+    beta_ready = 1;
+  }
+  fe x, v, t, px, py, z2sq;
+  fe_set_b32(&x, io);
+  /* v = x³ + 7 is y², so (v·x, v²) is the point on y² = x³ + 7v³: no square root needed. */
+  fe_sqr(&t, &x);
+  fe_mul(&t, &t, &x);
+  fe seven;
+  fe_set_int(&seven, 7);
+  fe_add(&v, &t, &seven);
+  fe_mul(&px, &v, &x);
+  fe_sqr(&py, &v);
+  gej two = {px, py, {{1}}, 0};
+  fe_set_int(&two.z, 1);
+  gej_double(&two);
+  /* Rescale by Z(2P) so that 2P is the affine (X2, Y2) and P is (px·z², py·z³). */
+  fe_sqr(&z2sq, &two.z);
+  gej acc[TABLE];
+  fe_mul(&acc[0].x, &px, &z2sq);
+  fe_mul(&t, &py, &z2sq);
+  fe_mul(&acc[0].y, &t, &two.z);
+  fe_set_int(&acc[0].z, 1);
+  acc[0].inf = 0;
+  for (int i = 1; i < TABLE; i++) {
+    acc[i] = acc[i - 1];
+    gej_add_affine(&acc[i], &two.x, &two.y);
+  }
+  fe zs[TABLE];
+  for (int i = 0; i < TABLE; i++) fe_copy(&zs[i], &acc[i].z);
+  fe_inv_all(zs, scratch, TABLE);
+  for (int i = 0; i < TABLE; i++) {
+    fe zi2;
+    fe_sqr(&zi2, &zs[i]);
+    fe_mul(&tx[i], &acc[i].x, &zi2);
+    fe_mul(&t, &acc[i].y, &zi2);
+    fe_mul(&ty[i], &t, &zs[i]);
+    fe_mul(&tbx[i], &tx[i], &beta);
+  }
+  fe_copy(&twice_x, &two.x);
+  fe_copy(&twice_y, &two.y);
+  fe_mul(&twice_bx, &two.x, &beta);
+  fe_mul(&scale, &v, &z2sq);
+}
+
+static void add_digit(gej *acc, const fe *xs, int digit, int negate_y) {
+  int idx = (digit < 0 ? -digit : digit) >> 1;
+  fe y;
+  if ((digit < 0) != negate_y) fe_neg(&y, &ty[idx]);
+  else fe_copy(&y, &ty[idx]);
+  gej_add_affine(acc, &xs[idx], &y);
+}
+
+/*
+ * x(d·P) for the prepared P into io[32..64), from the GLV halves' odd signed digits (int8,
+ * least significant first) at io[64..) and io[128..); neg1/neg2 say a half was negative,
+ * delta1/delta2 (1 or 2) what was added to make it odd. Returns 0 if the result is infinity.
+ */
+i32 point_mul_io(i32 digits, i32 neg1, i32 neg2, i32 delta1, i32 delta2) {
+  const int8_t *d1 = (const int8_t *)(io + 64);
+  const int8_t *d2 = (const int8_t *)(io + 128);
+  gej acc;
+  acc.inf = 1;
+  fe_set_int(&acc.x, 0);
+  fe_set_int(&acc.y, 0);
+  fe_set_int(&acc.z, 0);
+  int top = digits - 1;
+  add_digit(&acc, tx, d1[top], neg1);
+  add_digit(&acc, tbx, d2[top], neg2);
+  for (int i = top - 1; i >= 0; i--) {
+    for (int j = 0; j < WINDOW; j++) gej_double(&acc);
+    add_digit(&acc, tx, d1[i], neg1);
+    add_digit(&acc, tbx, d2[i], neg2);
+  }
+  /* Subtract δ·P per half: 1·P is table entry 0, 2·P is kept apart. */
+  fe y;
+  if (neg1) fe_copy(&y, delta1 == 1 ? &ty[0] : &twice_y);
+  else fe_neg(&y, delta1 == 1 ? &ty[0] : &twice_y);
+  gej_add_affine(&acc, delta1 == 1 ? &tx[0] : &twice_x, &y);
+  if (neg2) fe_copy(&y, delta2 == 1 ? &ty[0] : &twice_y);
+  else fe_neg(&y, delta2 == 1 ? &ty[0] : &twice_y);
+  gej_add_affine(&acc, delta2 == 1 ? &tbx[0] : &twice_bx, &y);
+  if (acc.inf) return 0;
+  fe d, x;
+  fe_sqr(&d, &acc.z);
+  fe_mul(&d, &d, &scale);
+  fe_inv(&d, &d);
+  fe_mul(&x, &acc.x, &d);
+  fe_get_b32(io + 32, &x);
+  return 1;
+}
+
+/* ---- fixed-base multiplication (key generation) ------------------------------------------ */
+
+#define BASE_ROWS 53 /* ceil(256 / WINDOW) + 1 */
+static fe gx[BASE_ROWS * TABLE], gy[BASE_ROWS * TABLE];
+static fe gz[BASE_ROWS * TABLE], gscratch[BASE_ROWS * TABLE];
+static int g_ready = 0;
+
+/* Row i holds (2j+1)·2^(WINDOW·i)·G, affine. */
+static void build_g_table(void) {
+  gej pts[TABLE];
+  fe bx, by;
+  fe_set_b32(&bx, GX_B32);
+  fe_set_b32(&by, GY_B32);
+  for (int row = 0; row < BASE_ROWS; row++) {
+    gej two = {bx, by, {{1}}, 0};
+    fe_set_int(&two.z, 1);
+    gej_double(&two);
+    fe zi, zi2, t;
+    fe_inv(&zi, &two.z);
+    fe_sqr(&zi2, &zi);
+    fe tx2, ty2;
+    fe_mul(&tx2, &two.x, &zi2);
+    fe_mul(&t, &two.y, &zi2);
+    fe_mul(&ty2, &t, &zi);
+    pts[0].x = bx;
+    pts[0].y = by;
+    fe_set_int(&pts[0].z, 1);
+    pts[0].inf = 0;
+    for (int j = 1; j < TABLE; j++) {
+      pts[j] = pts[j - 1];
+      gej_add_affine(&pts[j], &tx2, &ty2);
+    }
+    for (int j = 0; j < TABLE; j++) {
+      gx[row * TABLE + j] = pts[j].x;
+      gy[row * TABLE + j] = pts[j].y;
+      gz[row * TABLE + j] = pts[j].z;
+    }
+    gej next = {bx, by, {{1}}, 0};
+    fe_set_int(&next.z, 1);
+    for (int k = 0; k < WINDOW; k++) gej_double(&next);
+    fe_inv(&zi, &next.z);
+    fe_sqr(&zi2, &zi);
+    fe_mul(&bx, &next.x, &zi2);
+    fe_mul(&t, &next.y, &zi2);
+    fe_mul(&by, &t, &zi);
+  }
+  fe_inv_all(gz, gscratch, BASE_ROWS * TABLE);
+  for (int i = 0; i < BASE_ROWS * TABLE; i++) {
+    fe zi2, t;
+    fe_sqr(&zi2, &gz[i]);
+    fe_mul(&gx[i], &gx[i], &zi2);
+    fe_mul(&t, &gy[i], &zi2);
+    fe_mul(&gy[i], &t, &gz[i]);
+  }
+  g_ready = 1;
+}
+
+/* x(d·G) into io[32..64) from d's BASE_ROWS odd signed digits at io[64..). Returns 0 on infinity. */
+i32 base_mul_io(void) {
+  if (!g_ready) build_g_table();
+  const int8_t *d = (const int8_t *)(io + 64);
+  gej acc;
+  acc.inf = 1;
+  fe_set_int(&acc.x, 0);
+  fe_set_int(&acc.y, 0);
+  fe_set_int(&acc.z, 0);
+  for (int i = 0; i < BASE_ROWS; i++) {
+    int digit = d[i];
+    int idx = i * TABLE + ((digit < 0 ? -digit : digit) >> 1);
+    fe y;
+    if (digit < 0) fe_neg(&y, &gy[idx]);
+    else fe_copy(&y, &gy[idx]);
+    gej_add_affine(&acc, &gx[idx], &y);
+  }
+  if (acc.inf) return 0;
+  fe zi, zi2, x;
+  fe_inv(&zi, &acc.z);
+  fe_sqr(&zi2, &zi);
+  fe_mul(&x, &acc.x, &zi2);
+  fe_get_b32(io + 32, &x);
+  return 1;
+}

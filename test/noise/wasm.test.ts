@@ -1,0 +1,143 @@
+/**
+ * The WebAssembly secp256k1 arithmetic (src/noise/wasm): built from the committed C source, and
+ * equal to the bigint path on edge values and random inputs. The BIP324 vectors run through both
+ * paths in ellswift.test.ts.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import { SOURCE_SHA256 } from "../../src/noise/wasm/secp256k1-wasm.ts";
+import { IO_IN, IO_IN2, IO_OUT, ecWasm, useEcWasm } from "../../src/noise/wasm/secp256k1.ts";
+import { N, P, bigIntTo32Bytes, bytesToBigInt, inv, sqrt } from "../../src/noise/field.ts";
+import { multiplyXonly, multiplyXonlyPair, preparePoint } from "../../src/noise/scalar-mult.ts";
+import { baseMultiplyXonly } from "../../src/noise/base-mult.ts";
+import { seededRandom } from "./helpers.ts";
+
+const SRC = join(import.meta.dir, "..", "..", "src", "noise", "wasm", "secp256k1.c");
+
+function randomBelow(rng: (n: number) => Uint8Array, bound: bigint): bigint {
+  for (;;) {
+    const v = bytesToBigInt(rng(32));
+    if (v > 0n && v < bound) return v;
+  }
+}
+
+/** Field values where limb carries and the final reduction are most likely to go wrong. */
+const EDGE: bigint[] = [
+  0n,
+  1n,
+  2n,
+  7n,
+  P - 1n,
+  P - 2n,
+  P - 0x3d1n,
+  (1n << 255n) - 1n,
+  1n << 255n,
+  (1n << 26n) - 1n,
+  1n << 26n,
+  (1n << 234n) - 1n,
+  (1n << 234n),
+  (1n << 256n) - (1n << 32n) - 978n, // p − 1 written out
+  P - (1n << 26n), // low limbs all ones below a borrow
+];
+
+afterEach(() => {
+  useEcWasm(true);
+});
+
+describe("WebAssembly secp256k1", () => {
+  test("the embedded module was built from the committed secp256k1.c (run scripts/build-wasm.sh after editing it)", () => {
+    const sha = createHash("sha256").update(readFileSync(SRC)).digest("hex");
+    expect(SOURCE_SHA256).toBe(sha);
+  });
+
+  test("loads in Bun, and switching it off falls back to the bigint path", () => {
+    expect(ecWasm()).not.toBeNull();
+    expect(useEcWasm(false)).toBe(true);
+    expect(ecWasm()).toBeNull();
+    useEcWasm(true);
+    expect(ecWasm()).not.toBeNull();
+  });
+
+  test("multiplication, inverse and square root agree with bigint arithmetic on edge and random values", () => {
+    const w = ecWasm();
+    if (w === null) throw new Error("wasm did not load");
+    const rng = seededRandom(11);
+    const values = [...EDGE.filter((v) => v < P), ...Array.from({ length: 300 }, () => randomBelow(rng, P))];
+    for (const a of values) {
+      for (const b of [values[(Number(a % 97n) + 3) % values.length] as bigint, P - 1n, 0n]) {
+        bigIntTo32Bytes(a, w.io, IO_IN);
+        bigIntTo32Bytes(b, w.io, IO_IN2);
+        w.mul();
+        expect(bytesToBigInt(w.io, IO_OUT)).toBe((a * b) % P);
+      }
+      if (a !== 0n) {
+        bigIntTo32Bytes(a, w.io, IO_IN);
+        w.inv();
+        const i = bytesToBigInt(w.io, IO_OUT);
+        expect((i * a) % P).toBe(1n);
+      }
+      const viaWasm = sqrt(a);
+      useEcWasm(false);
+      const viaBigint = sqrt(a);
+      useEcWasm(true);
+      expect(viaWasm).toBe(viaBigint);
+      if (viaWasm !== null) expect((viaWasm * viaWasm) % P).toBe(a);
+    }
+    expect(inv(P - 1n)).toBe(P - 1n);
+  });
+
+  test("inputs of 2^256 − 1 and p are reduced before use", () => {
+    const w = ecWasm();
+    if (w === null) throw new Error("wasm did not load");
+    for (const a of [P, P + 1n, (1n << 256n) - 1n]) {
+      bigIntTo32Bytes(a, w.io, IO_IN);
+      bigIntTo32Bytes(1n, w.io, IO_IN2);
+      w.mul();
+      expect(bytesToBigInt(w.io, IO_OUT)).toBe(a % P);
+    }
+  });
+
+  test("x(d·P), the ECDH pair and x(d·G) equal the bigint path and @noble/curves", () => {
+    const rng = seededRandom(12);
+    for (let i = 0; i < 40; i++) {
+      const d1 = i === 0 ? 1n : i === 1 ? N - 1n : randomBelow(rng, N);
+      const d2 = randomBelow(rng, N);
+      const peer = secp256k1.Point.BASE.multiply(randomBelow(rng, N));
+      const x = peer.toAffine().x;
+      const expected = bytesToHex(bigIntTo32Bytes(peer.multiply(d1).toAffine().x));
+
+      const point = preparePoint(x);
+      expect(bytesToHex(multiplyXonly(point, d1))).toBe(expected);
+      const [a, b] = multiplyXonlyPair(point, d1, d2);
+      expect(bytesToHex(a)).toBe(expected);
+      expect(bytesToHex(b)).toBe(bytesToHex(bigIntTo32Bytes(peer.multiply(d2).toAffine().x)));
+      const base = bytesToHex(baseMultiplyXonly(d1));
+      expect(base).toBe(bytesToHex(bigIntTo32Bytes(secp256k1.Point.BASE.multiply(d1).toAffine().x)));
+
+      useEcWasm(false);
+      expect(bytesToHex(multiplyXonly(preparePoint(x), d1))).toBe(expected);
+      expect(bytesToHex(baseMultiplyXonly(d1))).toBe(base);
+      useEcWasm(true);
+    }
+  });
+
+  test("interleaving two prepared points re-prepares instead of using the other point's table", () => {
+    const rng = seededRandom(13);
+    const p1 = secp256k1.Point.BASE.multiply(randomBelow(rng, N));
+    const p2 = secp256k1.Point.BASE.multiply(randomBelow(rng, N));
+    const a = preparePoint(p1.toAffine().x);
+    const b = preparePoint(p2.toAffine().x); // the C side now holds b's table
+    const d = randomBelow(rng, N);
+    expect(bytesToHex(multiplyXonly(a, d))).toBe(bytesToHex(bigIntTo32Bytes(p1.multiply(d).toAffine().x)));
+    expect(bytesToHex(multiplyXonly(b, d))).toBe(bytesToHex(bigIntTo32Bytes(p2.multiply(d).toAffine().x)));
+    // A point prepared while WebAssembly was off still multiplies correctly once it is back on.
+    useEcWasm(false);
+    const c = preparePoint(p1.toAffine().x);
+    useEcWasm(true);
+    expect(bytesToHex(multiplyXonly(c, d))).toBe(bytesToHex(bigIntTo32Bytes(p1.multiply(d).toAffine().x)));
+  });
+});
