@@ -258,14 +258,20 @@ function writeU64(b: Uint8Array, o: number, v: number): void {
   writeU32(b, o + 4, Math.floor(v / 4294967296) >>> 0);
 }
 
+/*
+ * Scratch shared by every cipher: a seal or open runs to completion before the next one starts (one
+ * JS thread; a Worker loads its own copy of this module), so only the key needs to be per cipher.
+ * A pool holds two ciphers per connected miner; per-cipher scratch was most of their memory.
+ */
+const POLY = new Poly1305();
+const KS = new Uint32Array(16);
+const KS8 = new Uint8Array(KS.buffer);
+const TAG = new Uint8Array(16);
+
 /** A ChaCha20-Poly1305 instance bound to one 32-byte key. Not re-entrant (shared scratch). */
 export class ChaCha20Poly1305 implements AeadCipher {
   readonly name = "pure-ts";
   private readonly key = new Uint32Array(8);
-  private readonly ks = new Uint32Array(16);
-  private readonly ks8 = new Uint8Array(this.ks.buffer);
-  private readonly poly = new Poly1305();
-  private readonly tagBuf = new Uint8Array(16);
 
   constructor(key: Uint8Array) {
     if (key.length !== 32) throw new RangeError("ChaCha20-Poly1305 key must be 32 bytes");
@@ -274,10 +280,10 @@ export class ChaCha20Poly1305 implements AeadCipher {
 
   /** XORs len bytes of src with the keystream starting at block 1, into dst. */
   private xorStream(n0: number, n1: number, n2: number, src: Uint8Array, srcOff: number, len: number, dst: Uint8Array, dstOff: number): void {
-    const ks8 = this.ks8;
+    const ks8 = KS8;
     let counter = 1;
     for (let pos = 0; pos < len; pos += 64) {
-      chachaBlock(this.key, counter++, n0, n1, n2, this.ks);
+      chachaBlock(this.key, counter++, n0, n1, n2, KS);
       const end = Math.min(64, len - pos);
       const s = srcOff + pos;
       const d = dstOff + pos;
@@ -286,15 +292,15 @@ export class ChaCha20Poly1305 implements AeadCipher {
   }
 
   private startPoly(n0: number, n1: number, n2: number): void {
-    chachaBlock(this.key, 0, n0, n1, n2, this.ks);
-    this.poly.init(this.ks8, 0);
+    chachaBlock(this.key, 0, n0, n1, n2, KS);
+    POLY.init(KS8, 0);
   }
 
   seal(nonce: Uint8Array, ad: Uint8Array | null, src: Uint8Array, srcOff: number, len: number, dst: Uint8Array, dstOff: number): void {
     const n0 = load32(nonce, 0), n1 = load32(nonce, 4), n2 = load32(nonce, 8);
     this.startPoly(n0, n1, n2);
     this.xorStream(n0, n1, n2, src, srcOff, len, dst, dstOff);
-    const poly = this.poly;
+    const poly = POLY;
     const adLen = ad === null ? 0 : ad.length;
     if (ad !== null && adLen > 0) poly.padded(ad, 0, adLen);
     poly.padded(dst, dstOff, len);
@@ -307,12 +313,12 @@ export class ChaCha20Poly1305 implements AeadCipher {
     const ctLen = len - 16;
     const n0 = load32(nonce, 0), n1 = load32(nonce, 4), n2 = load32(nonce, 8);
     this.startPoly(n0, n1, n2);
-    const poly = this.poly;
+    const poly = POLY;
     const adLen = ad === null ? 0 : ad.length;
     if (ad !== null && adLen > 0) poly.padded(ad, 0, adLen);
     poly.padded(src, srcOff, ctLen);
     poly.lengths(adLen, ctLen);
-    const tag = this.tagBuf;
+    const tag = TAG;
     poly.tag(tag, 0);
     // Compare without an early exit.
     let diff = 0;

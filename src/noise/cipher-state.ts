@@ -13,10 +13,14 @@ export const defaultAeadProvider: AeadProvider = pureAead;
 
 export const MAX_NONCE: bigint = 0xffffffffffffffffn;
 const TWO_32 = 4294967296;
+/**
+ * The 12-byte nonce handed to the AEAD, shared by every cipher state: it is rewritten from the
+ * counter before each call and no AEAD keeps it past the call (two states per connected miner).
+ */
+const NONCE = new Uint8Array(12);
 
 export class CipherState {
   private readonly cipher: AeadCipher;
-  private readonly nonceBytes = new Uint8Array(12);
   // The counter as two u32 halves: exact up to 2^64 − 1 without bigint arithmetic per call.
   private lo = 0;
   private hi = 0;
@@ -47,7 +51,7 @@ export class CipherState {
     if (this.lo === 0xffffffff && this.hi === 0xffffffff) {
       throw new NoiseError("nonce-exhausted", "cipher nonce reached 2^64−1: the connection must be re-established");
     }
-    const b = this.nonceBytes;
+    const b = NONCE;
     const lo = this.lo;
     const hi = this.hi;
     b[4] = lo & 0xff;
