@@ -36,15 +36,13 @@ const FOREIGN_MESSAGES = {
   tls: "peer started a TLS handshake on the Stratum V2 port (SV2 uses Noise, not TLS)",
 } as const;
 
-interface TransportPair {
-  send: CipherState;
-  decoder: FrameDecoder;
-}
-
 function toError(e: unknown): NoiseError {
   if (e instanceof NoiseError) return e;
   return new NoiseError("handshake-failed", e instanceof Error ? e.message : String(e));
 }
+
+/** Shared "nothing buffered" value: most handshakes arrive whole, so most sessions never buffer. */
+const NO_BYTES = new Uint8Array(0);
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   if (a.length === 0) return b.slice();
@@ -57,10 +55,12 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 /** Shared transport half of both sessions. */
 abstract class SessionBase {
   protected stateValue: SessionState = "handshake";
-  protected transport: TransportPair | null = null;
+  /** The transport halves, set together when the handshake completes. */
+  private sendCipher: CipherState | null = null;
+  private decoder: FrameDecoder | null = null;
   protected failure: NoiseError | null = null;
   /** Handshake bytes received so far (act 1 or act 2 can arrive in pieces). */
-  protected pendingHandshake: Uint8Array = new Uint8Array(0);
+  protected pendingHandshake: Uint8Array = NO_BYTES;
 
   constructor(
     protected readonly aead: AeadProvider | undefined,
@@ -78,10 +78,8 @@ abstract class SessionBase {
 
   protected startTransport(keys: TransportKeys): void {
     const receive = new CipherState(keys.receiveKey, this.aead);
-    this.transport = {
-      send: new CipherState(keys.sendKey, this.aead),
-      decoder: new FrameDecoder(receive, { maxPayloadLength: this.maxPayloadLength }),
-    };
+    this.sendCipher = new CipherState(keys.sendKey, this.aead);
+    this.decoder = new FrameDecoder(receive, { maxPayloadLength: this.maxPayloadLength });
     this.stateValue = "transport";
   }
 
@@ -92,11 +90,11 @@ abstract class SessionBase {
   }
 
   protected decodeTransport(bytes: Uint8Array, outgoing: Uint8Array[], handshakeCompleted: boolean): SessionOutput {
-    const transport = this.transport;
-    if (transport === null) return this.fail(new NoiseError("handshake-failed", "transport not established"), outgoing);
+    const decoder = this.decoder;
+    if (decoder === null) return this.fail(new NoiseError("handshake-failed", "transport not established"), outgoing);
     if (bytes.length === 0) return { outgoing, frames: [], error: null, handshakeCompleted };
     try {
-      return { outgoing, frames: transport.decoder.push(bytes), error: null, handshakeCompleted };
+      return { outgoing, frames: decoder.push(bytes), error: null, handshakeCompleted };
     } catch (e) {
       const out = this.fail(toError(e), outgoing);
       return { ...out, handshakeCompleted };
@@ -105,19 +103,19 @@ abstract class SessionBase {
 
   /** Encrypts one frame for the peer (only after the handshake). */
   send(frame: Sv2Frame): Uint8Array {
-    return encryptFrame(this.requireTransport().send, frame);
+    return encryptFrame(this.requireTransport(), frame);
   }
 
   /** Encrypts a frame already serialised as 6-byte header ‖ payload. */
   sendSerialized(frameBytes: Uint8Array): Uint8Array {
-    return encryptSerializedFrame(this.requireTransport().send, frameBytes);
+    return encryptSerializedFrame(this.requireTransport(), frameBytes);
   }
 
-  private requireTransport(): TransportPair {
-    if (this.stateValue !== "transport" || this.transport === null) {
+  private requireTransport(): CipherState {
+    if (this.stateValue !== "transport" || this.sendCipher === null) {
       throw new NoiseError("handshake-failed", `cannot send frames in session state ${this.stateValue}`);
     }
-    return this.transport;
+    return this.sendCipher;
   }
 
   protected failedOutput(): SessionOutput {
@@ -137,7 +135,11 @@ export interface ResponderSessionOptions {
 
 /** The pool side: reads act 1 (refusing recognisable non-Noise clients), answers act 2, then frames. */
 export class ResponderSession extends SessionBase {
-  private readonly handshake: ResponderHandshake;
+  /**
+   * Dropped once act 1 is answered (or refused): the handshake holds the ephemeral key pair, which
+   * must not outlive the handshake (forward secrecy), and would otherwise stay for the connection's life.
+   */
+  private handshake: ResponderHandshake | null;
 
   constructor(opts: ResponderSessionOptions) {
     super(opts.aead, opts.maxPayloadLength);
@@ -147,17 +149,20 @@ export class ResponderSession extends SessionBase {
   receive(chunk: Uint8Array): SessionOutput {
     if (this.stateValue === "failed") return this.failedOutput();
     if (this.stateValue === "transport") return this.decodeTransport(chunk, [], false);
+    const handshake = this.handshake;
+    if (handshake === null) return this.fail(new NoiseError("handshake-failed", "act 1 was already answered"));
     const buffered = concat(this.pendingHandshake, chunk);
     const kind = classifyFirstBytes(buffered);
     if (kind === "need-more") {
       this.pendingHandshake = buffered;
       return { outgoing: [], frames: [], error: null, handshakeCompleted: false };
     }
-    this.pendingHandshake = new Uint8Array(0);
+    this.pendingHandshake = NO_BYTES;
+    this.handshake = null;
     if (kind !== "act1") return this.fail(new NotAHandshakeError(kind, FOREIGN_MESSAGES[kind]));
     let act2: Uint8Array;
     try {
-      const result = this.handshake.respond(buffered.subarray(0, ACT1_LENGTH));
+      const result = handshake.respond(buffered.subarray(0, ACT1_LENGTH));
       act2 = result.act2;
       this.startTransport(result.keys);
     } catch (e) {
@@ -221,7 +226,7 @@ export class InitiatorSession extends SessionBase {
       this.pendingHandshake = buffered;
       return { outgoing: [], frames: [], error: null, handshakeCompleted: false };
     }
-    this.pendingHandshake = new Uint8Array(0);
+    this.pendingHandshake = NO_BYTES;
     try {
       this.result = this.handshake.finish(buffered.subarray(0, ACT2_LENGTH), Math.floor(this.clock.nowMs() / 1000));
       this.startTransport(this.result.keys);

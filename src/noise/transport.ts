@@ -104,19 +104,24 @@ export interface FrameDecoderOptions {
   readonly maxPayloadLength?: number;
 }
 
+/** Decrypted header of the frame being read; every decoder's use ends before the next begins. */
+const HEADER = new Uint8Array(FRAME_HEADER_LENGTH);
+
 /**
- * Turns arbitrary TCP chunks into whole decrypted frames. Bytes are accumulated until a header
- * (22 bytes) and then its whole payload are present; partial input is kept for the next push.
+ * Turns arbitrary TCP chunks into whole decrypted frames. Frames are decrypted straight from the
+ * chunk; only the bytes of a frame not complete yet are copied and kept for the next push, so a
+ * connection between reads (the usual state of thousands of idle miners) holds no buffer at all.
  * Any tag failure throws NoiseError `mac-mismatch`; the decoder is then unusable (close the connection).
  */
 export class FrameDecoder {
-  // Small to start (a share frame is ~60 bytes); grows by doubling for big frames, shrinks back after.
-  private buffer: Uint8Array = new Uint8Array(256);
+  /** Received bytes of an incomplete frame, at [start, end); null when there are none. */
+  private buffer: Uint8Array | null = null;
   private start = 0;
   private end = 0;
-  private readonly header = new Uint8Array(FRAME_HEADER_LENGTH);
-  /** Header of the frame whose payload is awaited (its header nonce is already consumed). */
-  private pending: { extensionType: number; msgType: number; length: number } | null = null;
+  /** Payload length of the frame whose header is already read (its nonce consumed), or -1. */
+  private pendingLength = -1;
+  private pendingExtensionType = 0;
+  private pendingMsgType = 0;
   private failed: NoiseError | null = null;
   private readonly maxPayloadLength: number;
 
@@ -137,11 +142,19 @@ export class FrameDecoder {
   /** Adds received bytes and returns every frame they complete, in order. */
   push(chunk: Uint8Array): Sv2Frame[] {
     if (this.failed !== null) throw this.failed;
-    this.append(chunk);
+    let src: Uint8Array;
+    if (this.buffer === null) {
+      src = chunk;
+      this.start = 0;
+      this.end = chunk.length;
+    } else {
+      this.append(this.buffer, chunk);
+      src = this.buffer as Uint8Array;
+    }
     const frames: Sv2Frame[] = [];
     try {
       for (;;) {
-        const frame = this.next();
+        const frame = this.next(src);
         if (frame === null) break;
         frames.push(frame);
       }
@@ -149,65 +162,67 @@ export class FrameDecoder {
       if (e instanceof NoiseError) this.failed = e;
       throw e;
     }
-    this.compact();
+    if (this.start === this.end) {
+      this.buffer = null;
+      this.start = 0;
+      this.end = 0;
+    } else if (src === chunk) {
+      // The caller may reuse its chunk: keep a copy of the incomplete frame's bytes.
+      this.buffer = chunk.slice(this.start, this.end);
+      this.end -= this.start;
+      this.start = 0;
+    }
     return frames;
   }
 
-  private next(): Sv2Frame | null {
-    if (this.pending === null) {
+  /** The next whole frame in src[start, end), or null when it is not complete yet. */
+  private next(src: Uint8Array): Sv2Frame | null {
+    if (this.pendingLength < 0) {
       if (this.end - this.start < ENCRYPTED_HEADER_LENGTH) return null;
-      const h = this.header;
-      this.cipher.openInto(null, this.buffer, this.start, ENCRYPTED_HEADER_LENGTH, h, 0);
+      const h = HEADER;
+      this.cipher.openInto(null, src, this.start, ENCRYPTED_HEADER_LENGTH, h, 0);
       this.start += ENCRYPTED_HEADER_LENGTH;
       const length = (h[3] as number) | ((h[4] as number) << 8) | ((h[5] as number) << 16);
-      const extensionType = (h[0] as number) | ((h[1] as number) << 8);
       if (length > this.maxPayloadLength) {
         throw new NoiseError("frame-too-large", `frame of type 0x${(h[2] as number).toString(16)} announces ${length} payload bytes, limit is ${this.maxPayloadLength}`);
       }
-      this.pending = { extensionType, msgType: h[2] as number, length };
+      this.pendingLength = length;
+      this.pendingExtensionType = (h[0] as number) | ((h[1] as number) << 8);
+      this.pendingMsgType = h[2] as number;
     }
-    const { length } = this.pending;
+    const length = this.pendingLength;
     const wireLength = encryptedPayloadLength(length);
     if (this.end - this.start < wireLength) return null;
     const payload = new Uint8Array(length);
     let read = this.start;
     for (let pos = 0; pos < length; pos += MAX_CHUNK_PLAINTEXT) {
       const len = Math.min(MAX_CHUNK_PLAINTEXT, length - pos);
-      this.cipher.openInto(null, this.buffer, read, len + TAG_LENGTH, payload, pos);
+      this.cipher.openInto(null, src, read, len + TAG_LENGTH, payload, pos);
       read += len + TAG_LENGTH;
     }
     this.start = read;
-    const frame: Sv2Frame = { extensionType: this.pending.extensionType, msgType: this.pending.msgType, payload };
-    this.pending = null;
-    return frame;
+    this.pendingLength = -1;
+    return { extensionType: this.pendingExtensionType, msgType: this.pendingMsgType, payload };
   }
 
-  private append(chunk: Uint8Array): void {
-    const needed = this.end + chunk.length;
-    if (needed > this.buffer.length) {
-      const live = this.end - this.start;
-      if (live + chunk.length <= this.buffer.length) {
-        this.buffer.copyWithin(0, this.start, this.end);
+  /** Appends a chunk after the kept bytes, moving or growing the buffer as needed. */
+  private append(buffer: Uint8Array, chunk: Uint8Array): void {
+    const live = this.end - this.start;
+    if (this.end + chunk.length > buffer.length) {
+      if (live + chunk.length <= buffer.length) {
+        buffer.copyWithin(0, this.start, this.end);
       } else {
-        let size = this.buffer.length * 2;
+        // Doubling: a large frame arriving in many reads is copied O(log n) times, not per read.
+        let size = Math.max(256, buffer.length * 2);
         while (size < live + chunk.length) size *= 2;
         const grown = new Uint8Array(size);
-        grown.set(this.buffer.subarray(this.start, this.end));
+        grown.set(buffer.subarray(this.start, this.end));
         this.buffer = grown;
       }
       this.start = 0;
       this.end = live;
     }
-    this.buffer.set(chunk, this.end);
+    (this.buffer as Uint8Array).set(chunk, this.end);
     this.end += chunk.length;
-  }
-
-  private compact(): void {
-    if (this.start === this.end) {
-      this.start = 0;
-      this.end = 0;
-      // Give back memory after a burst of large frames.
-      if (this.buffer.length > 1 << 20) this.buffer = new Uint8Array(4096);
-    }
   }
 }
