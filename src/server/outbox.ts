@@ -10,7 +10,8 @@ export interface WritableSocket {
 }
 
 export class Outbox {
-  private queue: Uint8Array[] = [];
+  /** Created when the kernel first refuses bytes: most sockets never need one (one per miner). */
+  private queue: Uint8Array[] | null = null;
   private queuedBytes = 0;
   private overflowed = false;
 
@@ -35,11 +36,12 @@ export class Outbox {
       if (n >= data.length) return true;
       data = data.subarray(Math.max(0, n));
     }
-    this.queue.push(data);
+    if (this.queue === null) this.queue = [data];
+    else this.queue.push(data);
     this.queuedBytes += data.length;
     if (this.queuedBytes > this.capBytes) {
       this.overflowed = true;
-      this.queue = [];
+      this.queue = null;
       this.queuedBytes = 0;
       return false;
     }
@@ -48,19 +50,22 @@ export class Outbox {
 
   /** Called on the socket's drain event: writes as much of the queue as the kernel takes. */
   drain(): void {
-    while (this.queue.length > 0) {
-      const head = this.queue[0] as Uint8Array;
+    const queue = this.queue;
+    if (queue === null) return;
+    while (queue.length > 0) {
+      const head = queue[0] as Uint8Array;
       const n = this.socket.write(head);
       if (n >= head.length) {
-        this.queue.shift();
+        queue.shift();
         this.queuedBytes -= head.length;
         continue;
       }
       if (n > 0) {
-        this.queue[0] = head.subarray(n);
+        queue[0] = head.subarray(n);
         this.queuedBytes -= n;
       }
       return;
     }
+    this.queue = null;
   }
 }

@@ -112,7 +112,9 @@ interface Run {
 function open(endpoint: string): Run {
   const socket = new RecordingSocket();
   const closed: { reason: string | null } = { reason: null };
-  const conn = new Sv2Connection(endpoint, "127.0.0.1", host, () => new PlainSession(identity), new Outbox(socket, 1 << 20), (reason) => (closed.reason = reason), Date.now(), 60_000);
+  // The connection sets its reason before it closes the socket.
+  const closer = { end: (): void => void (closed.reason = conn.reason), terminate: (): void => void (closed.reason = conn.reason) };
+  const conn: Sv2Connection = new Sv2Connection(endpoint, "127.0.0.1", host, () => new PlainSession(identity), new Outbox(socket, 1 << 20), closer, Date.now(), 60_000);
   return {
     conn,
     socket,

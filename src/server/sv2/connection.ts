@@ -26,7 +26,8 @@ import { EXTENSION_ID_MASK } from "../../sv2/frame.ts";
 import { decodePayloadWithTrailing, encodeFrame, type Sv2Message } from "../../sv2/messages/registry.ts";
 import type { OpenExtendedMiningChannel, OpenStandardMiningChannel, SubmitSharesExtended, SubmitSharesStandard } from "../../sv2/messages/mining.ts";
 import type { Outbox } from "../outbox.ts";
-import type { PoolService } from "../pool-service.ts";
+import type { PoolService, SessionHooks } from "../pool-service.ts";
+import { ChannelTable, type ConnectionChannel } from "./channel-table.ts";
 
 export type ConnectionState = "handshake" | "setup" | "ready" | "closing" | "closed";
 
@@ -50,15 +51,12 @@ export interface ConnectionHost {
   onReady(conn: Sv2Connection): void;
 }
 
-interface PendingSuccess {
-  lastSequence: number;
-  count: number;
-  difficultySum: number;
-}
-
-interface RateBucket {
-  tokens: number;
-  lastMs: number;
+/** The socket as a connection closes it (Bun's TCP socket is one). */
+export interface ClosableSocket {
+  /** Closes after the queued writes. */
+  end(): void;
+  /** Closes at once. */
+  terminate(): void;
 }
 
 /** Close reasons that are limits, logged by the server's rate-limited limit log. */
@@ -66,23 +64,34 @@ const LIMIT_CLOSES = new Set(["handshake-timeout", "idle-timeout", "slow-client"
 
 const CHANNEL_ID_OFFSET = 6; // every job / prev-hash message starts with channel_id right after the header
 
-export class Sv2Connection {
+/**
+ * Memory: a pool holds tens of thousands of these, so per-connection state is kept flat and created
+ * only when needed (channel records in one small table, no per-connection closures: the session
+ * factory is the server's, the pool's hooks are this object).
+ */
+export class Sv2Connection implements SessionHooks {
   state: ConnectionState = "handshake";
   readonly openedAtMs: number;
   lastReceiveMs: number;
   /** Deadline for handshake + SetupConnection; 0 once set up. Like the other times here, on the server's monotonic clock. */
   setupDeadlineMs: number;
   private setupFlags = 0;
-  private group: { id: number; channels: Map<number, Channel>; primed: boolean } | null = null;
-  private readonly extended = new Map<number, Channel>();
-  private readonly solo = new Map<number, Channel>();
-  private readonly pending = new Map<number, PendingSuccess>();
-  private readonly rates = new Map<number, RateBucket>();
+  private readonly channels = new ChannelTable();
+  /** The group channel of this connection's group-routed standard channels; 0 until the first. */
+  private groupId = 0;
+  /** Group-routed channels open, and whether the group already has the current jobs. */
+  private groupChannels = 0;
+  private groupPrimed = false;
+  /** Some channel has accepted shares waiting for their SubmitShares.Success. */
+  private pendingAny = false;
+  /** One share-rate bucket for shares naming no channel of this connection (they are refused anyway). */
+  private strayTokens = 0;
+  private strayLastMs = -1;
   private registered = false;
   private closeReason = "";
   /** While corked, encrypted frames collect here and go out in one socket write (one syscall per burst). */
   private corked = false;
-  private corkBuf: Uint8Array[] = [];
+  private corkBuf: Uint8Array[] | null = null;
   /** Created on the first bytes (the handshake queue), so accepting a socket costs no key work. */
   private sessionValue: ResponderSession | null = null;
   /** Input waiting in the server's handshake queue (kept in order); null when not queued. */
@@ -92,9 +101,10 @@ export class Sv2Connection {
     readonly endpoint: string,
     readonly remoteIp: string,
     private readonly host: ConnectionHost,
+    /** Shared by the server's connections (one function, not one closure per connection). */
     private readonly makeSession: () => ResponderSession,
     private readonly outbox: Outbox,
-    private readonly close: (reason: string, graceful: boolean) => void,
+    private readonly socket: ClosableSocket,
     nowMs: number,
     handshakeTimeoutMs: number,
   ) {
@@ -109,7 +119,7 @@ export class Sv2Connection {
   }
 
   get channelCount(): number {
-    return (this.group?.channels.size ?? 0) + this.extended.size + this.solo.size;
+    return this.channels.size;
   }
 
   get requiresStandardJobs(): boolean {
@@ -152,8 +162,8 @@ export class Sv2Connection {
   uncork(): void {
     this.corked = false;
     const parts = this.corkBuf;
-    if (parts.length === 0) return;
-    this.corkBuf = [];
+    if (parts === null) return;
+    this.corkBuf = null;
     let bytes: Uint8Array;
     if (parts.length === 1) bytes = parts[0] as Uint8Array;
     else {
@@ -243,7 +253,7 @@ export class Sv2Connection {
     this.send({ type: "SetupConnectionSuccess", usedVersion: SV2_VERSION, flags: 0 });
     this.state = "ready";
     this.setupDeadlineMs = 0;
-    this.host.service.registerSession(this.endpoint, { targetChanged: (ch) => this.sendSetTarget(ch) });
+    this.host.service.registerSession(this.endpoint, this);
     this.registered = true;
     this.host.onReady(this);
   }
@@ -272,15 +282,17 @@ export class Sv2Connection {
       return;
     }
     let groupId = 0;
+    let entry: ConnectionChannel;
     if (!this.requiresStandardJobs) {
-      if (this.group === null) this.group = { id: pool.allocateGroupId(), channels: new Map(), primed: false };
-      this.group.channels.set(ch.id, ch);
-      groupId = this.group.id;
+      if (this.groupId === 0) this.groupId = pool.allocateGroupId();
+      entry = this.channels.add(ch, "group");
+      this.groupChannels++;
+      groupId = this.groupId;
     } else {
-      this.solo.set(ch.id, ch);
+      entry = this.channels.add(ch, "solo");
     }
     this.send({ type: "OpenStandardMiningChannelSuccess", requestId: msg.requestId, channelId: ch.id, target: ch.targetLe, extranoncePrefix: ch.extranoncePrefix, groupChannelId: groupId });
-    this.primeChannel(ch);
+    this.primeChannel(entry);
   }
 
   private onOpenExtended(msg: OpenExtendedMiningChannel): void {
@@ -297,7 +309,7 @@ export class Sv2Connection {
       this.refuseChannel(msg.requestId, e);
       return;
     }
-    this.extended.set(ch.id, ch);
+    const entry = this.channels.add(ch, "extended");
     this.send({
       type: "OpenExtendedMiningChannelSuccess",
       requestId: msg.requestId,
@@ -307,7 +319,7 @@ export class Sv2Connection {
       extranoncePrefix: ch.extranoncePrefix,
       groupChannelId: 0,
     });
-    this.primeChannel(ch);
+    this.primeChannel(entry);
   }
 
   private refuseChannel(requestId: number, e: unknown): void {
@@ -317,21 +329,22 @@ export class Sv2Connection {
   }
 
   /** A new channel gets the current job (future + SetNewPrevHash) and the speculative next one. */
-  private primeChannel(ch: Channel): void {
+  private primeChannel(entry: ConnectionChannel): void {
+    const ch = entry.channel;
     const { current, speculative } = this.host.service.pool.jobsForNewChannel();
-    const inGroup = this.group !== null && this.group.channels.has(ch.id);
-    if (inGroup && this.group !== null && this.group.primed) {
+    const inGroup = entry.route === "group";
+    if (inGroup && this.groupPrimed) {
       // The group already has these jobs: only record them for the new channel's share checks.
       if (current !== null) this.host.service.pool.assignJob(ch, current, false);
       if (speculative !== null) this.host.service.pool.assignJob(ch, speculative, false);
       return;
     }
     if (current !== null && current.prevHash !== null) {
-      this.sendJobTo(ch, current, false);
-      this.sendPrevHashTo(inGroup ? (this.group as { id: number }).id : ch.id, current);
+      this.sendJobTo(entry, current, false);
+      this.sendPrevHashTo(inGroup ? this.groupId : ch.id, current);
     }
-    if (speculative !== null && speculative !== current) this.sendJobTo(ch, speculative, false);
-    if (inGroup && this.group !== null) this.group.primed = current !== null;
+    if (speculative !== null && speculative !== current) this.sendJobTo(entry, speculative, false);
+    if (inGroup) this.groupPrimed = current !== null;
   }
 
   private onUpdateChannel(channelId: number, nominalHashrate: number, maximumTarget: Uint8Array): void {
@@ -346,11 +359,15 @@ export class Sv2Connection {
 
   private closeChannel(channelId: number): void {
     this.host.service.pool.closeChannel(this.endpoint, channelId);
-    this.extended.delete(channelId);
-    this.solo.delete(channelId);
-    this.group?.channels.delete(channelId);
-    this.pending.delete(channelId);
-    this.rates.delete(channelId);
+    const entry = this.channels.get(channelId);
+    if (entry === undefined) return;
+    this.channels.delete(channelId);
+    if (entry.route === "group") this.groupChannels--;
+  }
+
+  /** SessionHooks: vardiff or UpdateChannel changed a channel's target. */
+  targetChanged(ch: Channel): void {
+    this.sendSetTarget(ch);
   }
 
   sendSetTarget(ch: Channel): void {
@@ -361,7 +378,8 @@ export class Sv2Connection {
 
   private onShare(msg: SubmitSharesStandard | SubmitSharesExtended, extranonce: Uint8Array | undefined): void {
     const nowMs = this.host.service.clock.nowMs();
-    if (!this.withinRate(msg.channelId, nowMs)) {
+    const entry = this.channels.get(msg.channelId);
+    if (!this.withinRate(entry, nowMs)) {
       this.send({ type: "SubmitSharesError", channelId: msg.channelId, sequenceNumber: msg.sequenceNumber, errorCode: "rate-limited" });
       return;
     }
@@ -377,57 +395,72 @@ export class Sv2Connection {
     const result = this.host.service.submitShare(this.endpoint, submission);
     if (!result.ok) {
       // Answer errors after any successes already batched for this channel, keeping order.
-      this.flushSuccess(msg.channelId);
+      if (entry !== undefined) this.flushSuccess(entry);
       this.send({ type: "SubmitSharesError", channelId: msg.channelId, sequenceNumber: msg.sequenceNumber, errorCode: result.reason });
       return;
     }
-    let p = this.pending.get(msg.channelId);
-    if (p === undefined) {
-      p = { lastSequence: 0, count: 0, difficultySum: 0 };
-      this.pending.set(msg.channelId, p);
+    if (entry === undefined) {
+      // Accepted on a channel this connection does not list (cannot happen: the pool checks the
+      // channel's connection); answer it alone rather than lose the answer.
+      this.sendSuccess(msg.channelId, msg.sequenceNumber, 1, result.difficulty);
+      return;
     }
-    p.lastSequence = msg.sequenceNumber;
-    p.count++;
-    p.difficultySum += result.difficulty;
-    if (p.count >= this.host.limits.shareBatchSize) this.flushSuccess(msg.channelId);
+    entry.pendingLastSequence = msg.sequenceNumber;
+    entry.pendingCount++;
+    entry.pendingDifficultySum += result.difficulty;
+    this.pendingAny = true;
+    if (entry.pendingCount >= this.host.limits.shareBatchSize) this.flushSuccess(entry);
   }
 
-  /** Token bucket per channel: `maxSharesPerSecond`, with a burst of the same size. */
-  private withinRate(channelId: number, nowMs: number): boolean {
+  /**
+   * Token bucket per channel: `maxSharesPerSecond`, with a burst of the same size. Shares naming a
+   * channel this connection does not have share one bucket (they are refused either way).
+   */
+  private withinRate(entry: ConnectionChannel | undefined, nowMs: number): boolean {
     const cap = this.host.limits.maxSharesPerSecond;
-    let b = this.rates.get(channelId);
-    if (b === undefined) {
-      b = { tokens: cap, lastMs: nowMs };
-      this.rates.set(channelId, b);
+    let tokens = entry === undefined ? this.strayTokens : entry.rateTokens;
+    let lastMs = entry === undefined ? this.strayLastMs : entry.rateLastMs;
+    if (lastMs < 0) {
+      tokens = cap;
+      lastMs = nowMs;
     }
     // A wall clock stepped back must not drain the bucket (hours of refusals): elapsed time is never negative.
-    b.tokens = Math.min(cap, b.tokens + (Math.max(0, nowMs - b.lastMs) * cap) / 1000);
-    b.lastMs = nowMs;
-    if (b.tokens < 1) {
-      this.host.countLimit("share-rate", this.endpoint);
-      return false;
+    tokens = Math.min(cap, tokens + (Math.max(0, nowMs - lastMs) * cap) / 1000);
+    const ok = tokens >= 1;
+    if (ok) tokens -= 1;
+    if (entry === undefined) {
+      this.strayTokens = tokens;
+      this.strayLastMs = nowMs;
+    } else {
+      entry.rateTokens = tokens;
+      entry.rateLastMs = nowMs;
     }
-    b.tokens -= 1;
-    return true;
+    if (!ok) this.host.countLimit("share-rate", this.endpoint);
+    return ok;
   }
 
-  private flushSuccess(channelId: number): void {
-    const p = this.pending.get(channelId);
-    if (p === undefined || p.count === 0) return;
+  private flushSuccess(entry: ConnectionChannel): void {
+    if (entry.pendingCount === 0) return;
+    this.sendSuccess(entry.channel.id, entry.pendingLastSequence, entry.pendingCount, entry.pendingDifficultySum);
+    entry.pendingCount = 0;
+    entry.pendingDifficultySum = 0;
+  }
+
+  private sendSuccess(channelId: number, lastSequence: number, count: number, difficultySum: number): void {
     this.send({
       type: "SubmitSharesSuccess",
       channelId,
-      lastSequenceNumber: p.lastSequence,
-      newSubmitsAcceptedCount: p.count,
-      newSharesSum: BigInt(Math.max(0, Math.round(p.difficultySum))),
+      lastSequenceNumber: lastSequence,
+      newSubmitsAcceptedCount: count,
+      newSharesSum: BigInt(Math.max(0, Math.round(difficultySum))),
     });
-    p.count = 0;
-    p.difficultySum = 0;
   }
 
   /** One SubmitShares.Success per channel per read burst (spec: batching is the pool's choice). */
   private flushSuccesses(): void {
-    for (const id of this.pending.keys()) this.flushSuccess(id);
+    if (!this.pendingAny) return;
+    this.pendingAny = false;
+    for (const entry of this.channels.entries) this.flushSuccess(entry);
   }
 
   // ---- jobs (called by the server's fan-out) ----------------------------------------------------
@@ -435,29 +468,36 @@ export class Sv2Connection {
   /** Sends `job` (future when !active) to every channel of this connection. */
   sendJob(job: Job, active: boolean): void {
     if (this.state !== "ready") return;
-    const pool = this.host.service.pool;
-    if (this.group !== null && this.group.channels.size > 0) {
-      for (const ch of this.group.channels.values()) pool.assignJob(ch, job, false);
-      const first = this.group.channels.values().next().value as Channel;
-      this.sendPatched(this.host.extendedJobFrame(job, active, first.extranonceLength, true), this.group.id);
-      this.group.primed = true;
+    const entries = this.channels.entries;
+    if (this.groupChannels > 0) {
+      const pool = this.host.service.pool;
+      let first: Channel | null = null;
+      for (const e of entries) {
+        if (e.route !== "group") continue;
+        pool.assignJob(e.channel, job, false);
+        first ??= e.channel;
+      }
+      this.sendPatched(this.host.extendedJobFrame(job, active, (first as Channel).extranonceLength, true), this.groupId);
+      this.groupPrimed = true;
     }
-    for (const ch of this.extended.values()) this.sendJobTo(ch, job, active);
-    for (const ch of this.solo.values()) this.sendJobTo(ch, job, active);
+    // Extended channels first, then header-only ones, as the channels were always served.
+    for (const e of entries) if (e.route === "extended") this.sendJobTo(e, job, active);
+    for (const e of entries) if (e.route === "solo") this.sendJobTo(e, job, active);
   }
 
   /** Sends SetNewPrevHash for an activated future job to every channel (or group) of this connection. */
   sendPrevHash(job: Job): void {
     if (this.state !== "ready") return;
-    if (this.group !== null && this.group.channels.size > 0) this.sendPrevHashTo(this.group.id, job);
-    for (const id of this.extended.keys()) this.sendPrevHashTo(id, job);
-    for (const id of this.solo.keys()) this.sendPrevHashTo(id, job);
+    const entries = this.channels.entries;
+    if (this.groupChannels > 0) this.sendPrevHashTo(this.groupId, job);
+    for (const e of entries) if (e.route === "extended") this.sendPrevHashTo(e.channel.id, job);
+    for (const e of entries) if (e.route === "solo") this.sendPrevHashTo(e.channel.id, job);
   }
 
-  private sendJobTo(ch: Channel, job: Job, active: boolean): void {
+  private sendJobTo(entry: ConnectionChannel, job: Job, active: boolean): void {
     const pool = this.host.service.pool;
-    const inGroup = this.group !== null && this.group.channels.has(ch.id);
-    if (ch.kind === "standard" && !inGroup) {
+    const ch = entry.channel;
+    if (entry.route === "solo") {
       const cj = pool.assignJob(ch, job, true);
       this.send({
         type: "NewMiningJob",
@@ -470,7 +510,7 @@ export class Sv2Connection {
       return;
     }
     pool.assignJob(ch, job, false);
-    const target = inGroup ? (this.group as { id: number }).id : ch.id;
+    const target = entry.route === "group" ? this.groupId : ch.id;
     this.sendPatched(this.host.extendedJobFrame(job, active, ch.extranonceLength, ch.versionRollingAllowed), target);
   }
 
@@ -494,10 +534,16 @@ export class Sv2Connection {
 
   private writeEncrypted(bytes: Uint8Array): void {
     if (this.corked) {
-      this.corkBuf.push(bytes);
+      if (this.corkBuf === null) this.corkBuf = [bytes];
+      else this.corkBuf.push(bytes);
       return;
     }
     this.writeOut(bytes);
+  }
+
+  /** The socket can take more: write what the outbox holds. */
+  drain(): void {
+    this.outbox.drain();
   }
 
   private writeOut(bytes: Uint8Array): void {
@@ -525,7 +571,13 @@ export class Sv2Connection {
     // per cause (countLimit); the per-connection line is then only for debugging.
     const level = LIMIT_CLOSES.has(reason) ? "debug" : "info";
     this.host.logger[level]("closing SV2 connection", { endpoint: this.endpoint, reason, detail });
-    this.close(reason, graceful);
+    if (graceful) this.socket.end();
+    else this.socket.terminate();
+  }
+
+  /** Server stop: cuts the socket whatever its state. */
+  terminate(): void {
+    this.socket.terminate();
   }
 
   /** The socket is gone: release the miner's channels. */

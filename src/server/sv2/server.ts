@@ -70,10 +70,8 @@ export function sv2OptionsFromConfig(config: Config, identity: PoolIdentity, aea
   return options;
 }
 
-interface SocketData {
-  conn: Sv2Connection | null;
-  outbox: Outbox | null;
-}
+/** A socket's connection; null before it is admitted and once it has closed. */
+type SocketData = Sv2Connection | null;
 
 type Sv2Socket = import("bun").Socket<SocketData>;
 
@@ -105,7 +103,6 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
   readonly m: Sv2ServerMetrics;
   private listener: import("bun").TCPSocketListener<SocketData> | null = null;
   private readonly conns = new Set<Sv2Connection>();
-  private readonly sockets = new Map<Sv2Connection, Sv2Socket>();
   private readonly limiter: ConnectionLimiter;
   private readonly ephemeral: EphemeralKeyPool;
   private readonly frameCache = new Map<string, Uint8Array>();
@@ -119,6 +116,14 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
   private nextId = 1;
   private stopping = false;
   private readonly opts: Required<Omit<Sv2ServerOptions, "aead" | "identity">>;
+  /** One session factory for every connection (a closure per connection would cost memory per miner). */
+  private readonly newSession = (): ResponderSession =>
+    new ResponderSession({
+      identity: this.options.identity.identity,
+      ephemeralKey: this.ephemeral.take(),
+      aead: this.options.aead,
+      maxPayloadLength: this.opts.maxFrameBytes,
+    });
 
   constructor(
     readonly service: PoolService,
@@ -179,20 +184,20 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
       hostname: this.opts.host,
       port: this.opts.port,
       reusePort: this.opts.reusePort,
-      data: { conn: null, outbox: null },
+      data: null,
       socket: {
         open: (s) => this.onOpen(s),
         data: (s, chunk) => {
-          const conn = s.data.conn;
+          const conn = s.data;
           if (conn === null) return;
           if (conn.pendingIn !== null) conn.pendingIn.push(new Uint8Array(chunk));
           else if (conn.state === "handshake") this.queueHandshake(conn, new Uint8Array(chunk));
           else conn.onData(chunk, monotonicMs());
         },
-        drain: (s) => s.data.outbox?.drain(),
+        drain: (s) => s.data?.drain(),
         close: (s) => this.onSocketClosed(s),
         error: (s, e) => {
-          this.logger.debug("socket error", { endpoint: s.data.conn?.endpoint ?? "", error: e.message });
+          this.logger.debug("socket error", { endpoint: s.data?.endpoint ?? "", error: e.message });
         },
       },
     };
@@ -220,41 +225,19 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
       s.terminate();
       return;
     }
-    const outbox = new Outbox(s, this.opts.writeBufferBytes);
-    const makeSession = (): ResponderSession =>
-      new ResponderSession({
-        identity: this.options.identity.identity,
-        ephemeralKey: this.ephemeral.take(),
-        aead: this.options.aead,
-        maxPayloadLength: this.opts.maxFrameBytes,
-      });
     const endpoint = `sv2:${ip}:${s.remotePort}#${this.nextId++}`;
-    const conn = new Sv2Connection(
-      endpoint,
-      ip,
-      this,
-      makeSession,
-      outbox,
-      (_reason, graceful) => {
-        if (graceful) s.end();
-        else s.terminate();
-      },
-      monotonicMs(),
-      this.opts.handshakeTimeoutMs,
-    );
-    s.data = { conn, outbox };
+    const conn = new Sv2Connection(endpoint, ip, this, this.newSession, new Outbox(s, this.opts.writeBufferBytes), s, monotonicMs(), this.opts.handshakeTimeoutMs);
+    s.data = conn;
     this.conns.add(conn);
-    this.sockets.set(conn, s);
     this.m.accepted.inc();
   }
 
   private onSocketClosed(s: Sv2Socket): void {
-    const conn = s.data.conn;
+    const conn = s.data;
     if (conn === null) return;
-    s.data.conn = null;
+    s.data = null;
     conn.onClosed();
     this.conns.delete(conn);
-    this.sockets.delete(conn);
     this.limiter.release(conn.remoteIp);
   }
 
@@ -442,7 +425,7 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
     // Give the kernel a moment to flush the Reconnect frames, then cut whatever is left.
     const deadline = Date.now() + 1000;
     while (this.conns.size > 0 && Date.now() < deadline) await Bun.sleep(10);
-    for (const s of this.sockets.values()) s.terminate();
+    for (const conn of this.conns) conn.terminate();
     this.listener?.stop(true);
     this.listener = null;
   }
