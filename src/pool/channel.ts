@@ -20,8 +20,11 @@ export interface ChannelJob {
   targetLe: Uint8Array;
   /** Difficulty of `target`, computed once (the share path credits it per share). */
   difficulty: number;
-  /** Shares already seen on this job (duplicate detection), keyed by header hash. */
-  seen: Set<string>;
+  /**
+   * Shares already seen on this job (duplicate detection), keyed by header hash; created with the
+   * job's first share (future jobs, and jobs replaced before any share, never need one).
+   */
+  seen: Set<string> | null;
 }
 
 export interface ChannelParams {
@@ -60,7 +63,11 @@ export class Channel {
   private currentTarget = 0n;
   private currentTargetLe: Uint8Array = new Uint8Array(32);
   private currentDifficulty = 0;
-  private readonly jobs = new Map<number, ChannelJob>();
+  /**
+   * Jobs sent to this channel, oldest first, at most `maxJobs` (a few): an array, not a Map, since a
+   * Map with entries costs about 500 bytes and the pool holds one ring per channel.
+   */
+  private readonly jobs: ChannelJob[] = [];
   /** Most recent job sent to this channel (the seed's `current_job_id`). */
   currentJobId: number | null = null;
 
@@ -122,44 +129,52 @@ export class Channel {
       target: this.currentTarget,
       targetLe: this.currentTargetLe,
       difficulty: this.currentDifficulty,
-      seen: new Set(),
+      seen: null,
     };
-    this.jobs.delete(job.id);
-    this.jobs.set(job.id, entry);
-    while (this.jobs.size > this.maxJobs) {
-      const oldest = this.jobs.keys().next().value as number;
-      this.jobs.delete(oldest);
-    }
+    const jobs = this.jobs;
+    const i = this.indexOf(job.id);
+    if (i >= 0) jobs.splice(i, 1);
+    jobs.push(entry);
+    if (jobs.length > this.maxJobs) jobs.splice(0, jobs.length - this.maxJobs);
     this.currentJobId = job.id;
     return entry;
   }
 
+  /** Newest first: shares are mostly for the latest jobs. */
+  private indexOf(jobId: number): number {
+    const jobs = this.jobs;
+    for (let i = jobs.length - 1; i >= 0; i--) if ((jobs[i] as ChannelJob).job.id === jobId) return i;
+    return -1;
+  }
+
   getJob(jobId: number): ChannelJob | undefined {
-    return this.jobs.get(jobId);
+    const i = this.indexOf(jobId);
+    return i < 0 ? undefined : this.jobs[i];
   }
 
   hasJob(jobId: number): boolean {
-    return this.jobs.has(jobId);
+    return this.indexOf(jobId) >= 0;
   }
 
   get jobCount(): number {
-    return this.jobs.size;
+    return this.jobs.length;
   }
 
   /** Jobs on this channel, oldest first. */
   jobList(): ChannelJob[] {
-    return [...this.jobs.values()];
+    return this.jobs.slice();
   }
 
   /** Drops activated jobs built on another prev hash: they can only get stale shares now. */
   dropJobsNotOn(prevHash: Uint8Array): number {
-    let dropped = 0;
-    for (const [id, cj] of this.jobs) {
-      if (cj.job.prevHash !== null && !equalBytes(cj.job.prevHash, prevHash)) {
-        this.jobs.delete(id);
-        dropped++;
-      }
+    const jobs = this.jobs;
+    let kept = 0;
+    for (const cj of jobs) {
+      if (cj.job.prevHash !== null && !equalBytes(cj.job.prevHash, prevHash)) continue;
+      jobs[kept++] = cj;
     }
+    const dropped = jobs.length - kept;
+    jobs.length = kept;
     return dropped;
   }
 }

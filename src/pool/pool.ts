@@ -139,7 +139,8 @@ export class OpenChannelError extends StratumV2Error {
 
 interface Miner {
   endpoint: string;
-  channels: Map<number, Channel>;
+  /** Open channels in opening order: an array (most miners have one; a Map costs ~500 bytes). */
+  channels: Channel[];
   stats: ShareStats;
   lastActivityMs: number;
 }
@@ -191,7 +192,7 @@ export class StratumV2Pool {
   /** Registers a miner connection (idempotent). */
   registerMiner(endpoint: string): void {
     if (!this.miners.has(endpoint)) {
-      this.miners.set(endpoint, { endpoint, channels: new Map(), stats: new ShareStats(), lastActivityMs: this.clock.nowMs() });
+      this.miners.set(endpoint, { endpoint, channels: [], stats: new ShareStats(), lastActivityMs: this.clock.nowMs() });
     }
   }
 
@@ -199,7 +200,7 @@ export class StratumV2Pool {
   unregisterMiner(endpoint: string): void {
     const miner = this.miners.get(endpoint);
     if (miner === undefined) return;
-    for (const ch of [...miner.channels.values()]) this.dropChannel(miner, ch);
+    for (const ch of miner.channels.slice()) this.dropChannel(miner, ch);
     this.miners.delete(endpoint);
   }
 
@@ -269,7 +270,7 @@ export class StratumV2Pool {
       nowMs,
     });
     channel.setDifficulty(this.clampDifficulty(channel, this.initialDifficulty(req)));
-    miner.channels.set(channel.id, channel);
+    miner.channels.push(channel);
     this.channels.set(channel.id, channel);
     worker.channels++;
     worker.lastSeenMs = nowMs;
@@ -327,7 +328,7 @@ export class StratumV2Pool {
   /** Channels of one connection. */
   channelsOf(endpoint: string): Channel[] {
     const miner = this.miners.get(endpoint);
-    return miner === undefined ? [] : [...miner.channels.values()];
+    return miner === undefined ? [] : miner.channels.slice();
   }
 
   allChannels(): IterableIterator<Channel> {
@@ -340,14 +341,15 @@ export class StratumV2Pool {
 
   closeChannel(endpoint: string, channelId: number): boolean {
     const miner = this.miners.get(endpoint);
-    const channel = miner?.channels.get(channelId);
-    if (miner === undefined || channel === undefined) return false;
+    const channel = this.channels.get(channelId);
+    if (miner === undefined || channel === undefined || channel.endpoint !== endpoint) return false;
     this.dropChannel(miner, channel);
     return true;
   }
 
   private dropChannel(miner: Miner, channel: Channel): void {
-    miner.channels.delete(channel.id);
+    const i = miner.channels.indexOf(channel);
+    if (i >= 0) miner.channels.splice(i, 1);
     this.channels.delete(channel.id);
     this.extranonce.release(channel.extranoncePrefix);
     channel.worker.channels = Math.max(0, channel.worker.channels - 1);
@@ -630,7 +632,8 @@ export class StratumV2Pool {
     if (!isBlock && !meetsJob && !meetsCurrent) return this.reject(channel, endpoint, "difficulty-too-low", nowMs);
 
     const key = String.fromCharCode(...hash.subarray(0, 16));
-    if (cj.seen.has(key)) return this.reject(channel, endpoint, "duplicate-share", nowMs);
+    if (cj.seen !== null && cj.seen.has(key)) return this.reject(channel, endpoint, "duplicate-share", nowMs);
+    cj.seen ??= new Set();
     if (cj.seen.size < this.options.maxSeenSharesPerJob) cj.seen.add(key);
 
     // Credit the harder of the targets the share meets (the job's, or the channel's current one).
@@ -823,7 +826,7 @@ export class StratumV2Pool {
     const miner = this.miners.get(endpoint);
     if (miner === undefined) return undefined;
     const channels = new Map<number, ChannelInfo>();
-    for (const ch of miner.channels.values()) channels.set(ch.id, this.channelInfo(ch));
+    for (const ch of miner.channels) channels.set(ch.id, this.channelInfo(ch));
     const c = miner.stats.counters;
     return {
       endpoint,

@@ -179,7 +179,7 @@ test(`fuzz StratumV2Pool.submitShare: ${N_EPISODES} episodes x ${ACTIONS} action
             const job = s.pool.currentJob;
             if (ch !== undefined && job !== null && job.prevHash !== null && ch.getJob(job.id) !== undefined) {
               const mined = mineShare(ch, job, { rolled: rng.bytes(ch.extranonceSize), startNonce: rng.u32() }).submission;
-              const seenBefore = ch.getJob(job.id)?.seen.size ?? 0;
+              const seenBefore = ch.getJob(job.id)?.seen?.size ?? 0;
               const r = s.pool.submitShare(ch.endpoint, mined);
               if (r.ok) accepted++;
               // The same share again is never credited twice (unless the job's seen-set was already
