@@ -2,6 +2,7 @@
  * A mining channel: the unit that receives jobs and submits shares (SV2 standard or extended channel;
  * every SV1 session is an extended channel too).
  */
+import type { SeenShares } from "./seen-shares.ts";
 import { equalBytes } from "../bitcoin/bytes.ts";
 import { difficultyToTarget, targetToDifficulty, targetToLeBytes } from "../bitcoin/target.ts";
 import type { Job } from "./jobs.ts";
@@ -24,7 +25,7 @@ export interface ChannelJob {
    * Shares already seen on this job (duplicate detection), keyed by header hash; created with the
    * job's first share (future jobs, and jobs replaced before any share, never need one).
    */
-  seen: Set<string> | null;
+  seen: SeenShares | null;
 }
 
 export interface ChannelParams {

@@ -10,6 +10,7 @@
  *   subsidy only) and sends it ahead as a future job, so that when the next block arrives every
  *   channel only needs a SetNewPrevHash (`newTip`); the full template follows as a same-tip update.
  */
+import { SeenShares } from "./seen-shares.ts";
 import { equalBytes, internalToDisplayHex, reverseBytes } from "../bitcoin/bytes.ts";
 import { sha256d } from "../bitcoin/hash.ts";
 import { serializeHeader, type BlockHeader } from "../bitcoin/header.ts";
@@ -631,10 +632,8 @@ export class StratumV2Pool {
     const meetsCurrent = cj.target === channel.target ? meetsJob : hashMeetsTarget(hash, channel.targetLe);
     if (!isBlock && !meetsJob && !meetsCurrent) return this.reject(channel, endpoint, "difficulty-too-low", nowMs);
 
-    const key = String.fromCharCode(...hash.subarray(0, 16));
-    if (cj.seen !== null && cj.seen.has(key)) return this.reject(channel, endpoint, "duplicate-share", nowMs);
-    cj.seen ??= new Set();
-    if (cj.seen.size < this.options.maxSeenSharesPerJob) cj.seen.add(key);
+    cj.seen ??= new SeenShares(this.options.maxSeenSharesPerJob);
+    if (!cj.seen.add(hash)) return this.reject(channel, endpoint, "duplicate-share", nowMs);
 
     // Credit the harder of the targets the share meets (the job's, or the channel's current one).
     const jobDiff = cj.difficulty;
