@@ -210,6 +210,8 @@ export class Ledger {
   private readonly attemptsToWrite: { blockId: string; atMs: number; nodeAnswer: string | null; error: string | null }[] = [];
   private readonly workerDeltas = new Map<string, PendingWorkerDelta>();
   private readonly bucketDeltas = new Map<string, ShareBucket>();
+  /** Each worker's bucket of the moment, so a share does not build the `worker\0start` key. */
+  private readonly currentBucket = new Map<string, ShareBucket>();
   private writeFailure: string | null = null;
   /**
    * Set while the file could not be opened at all (missing or read-only directory): `db` is then an
@@ -458,11 +460,15 @@ export class Ledger {
       this.workerDeltas.set(worker, w);
     }
     const start = nowMs - (nowMs % this.bucketMs);
-    const key = `${worker}\u0000${start}`;
-    let b = this.bucketDeltas.get(key);
-    if (b === undefined) {
-      b = { worker, bucketStartMs: start, accepted: 0, rejected: 0, stale: 0, acceptedDifficulty: 0, bestShareDifficulty: 0 };
-      this.bucketDeltas.set(key, b);
+    let b = this.currentBucket.get(worker);
+    if (b === undefined || b.bucketStartMs !== start) {
+      const key = `${worker}\u0000${start}`;
+      b = this.bucketDeltas.get(key);
+      if (b === undefined) {
+        b = { worker, bucketStartMs: start, accepted: 0, rejected: 0, stale: 0, acceptedDifficulty: 0, bestShareDifficulty: 0 };
+        this.bucketDeltas.set(key, b);
+      }
+      this.currentBucket.set(worker, b);
     }
     w.lastSeenMs = nowMs;
     if (outcome.accepted) {
@@ -525,6 +531,7 @@ export class Ledger {
     if (ok) {
       this.workerDeltas.clear();
       this.bucketDeltas.clear();
+      this.currentBucket.clear();
     }
     return ok;
   }
