@@ -20,6 +20,7 @@ import type { TemplateChange, TipChange } from "../../pool/pool.ts";
 import type { Config } from "../../config.ts";
 import { StratumV2Error } from "../../errors.ts";
 import { ConnectionLimiter } from "../connection-limiter.ts";
+import type { ListenFn } from "../early-listener.ts";
 import { Outbox } from "../outbox.ts";
 import type { MiningFrontend, PoolService } from "../pool-service.ts";
 import type { Sv1Limits, Sv1ServerContext } from "./context.ts";
@@ -47,6 +48,8 @@ export interface Sv1ServerOptions {
   fanoutChunk?: number;
   /** SO_REUSEPORT, so several processes can share the port. */
   reusePort?: boolean;
+  /** Opens the listener (default Bun.listen); start-up passes a port it opened before loading the rest. */
+  listen?: ListenFn;
 }
 
 /** Listener options from the configuration ([sv1], [limits], mining.min_difficulty). */
@@ -104,8 +107,9 @@ export class Sv1Server implements MiningFrontend, Sv1ServerContext {
   readonly logger: Logger;
   readonly options: Sv1Limits;
   readonly m: Sv1ServerMetrics;
-  private readonly opts: Required<Omit<Sv1ServerOptions, "minDifficulty">>;
+  private readonly opts: Required<Omit<Sv1ServerOptions, "minDifficulty" | "listen">>;
   private listener: TCPSocketListener<SocketData> | null = null;
+  private readonly listen: ListenFn | undefined;
   private readonly sessions = new Set<Sv1Session>();
   private readonly sockets = new Map<Sv1Session, Sv1Socket>();
   private readonly limiter: ConnectionLimiter;
@@ -143,6 +147,7 @@ export class Sv1Server implements MiningFrontend, Sv1ServerContext {
       fanoutChunk: options.fanoutChunk ?? 1000,
       reusePort: options.reusePort ?? false,
     };
+    this.listen = options.listen;
     this.limiter = new ConnectionLimiter(this.opts.maxConnections, this.opts.maxConnectionsPerIp);
     this.options = {
       extranonce2Size: options.extranonce2Size,
@@ -208,7 +213,7 @@ export class Sv1Server implements MiningFrontend, Sv1ServerContext {
         error: (s, e) => this.logger.debug("socket error", { endpoint: s.data.session?.endpoint ?? "", error: e.message }),
       },
     };
-    this.listener = Bun.listen<SocketData>(listenOptions);
+    this.listener = this.listen !== undefined ? this.listen(listenOptions) : Bun.listen<SocketData>(listenOptions);
     this.service.addFrontend(this);
     const sweepMs = Math.max(50, Math.min(5000, Math.floor(this.opts.idleTimeoutMs / 4)));
     this.timers.push(setInterval(() => this.sweep(), sweepMs));

@@ -21,6 +21,7 @@ import type { Config } from "../../config.ts";
 import type { Job } from "../../pool/jobs.ts";
 import type { TemplateChange, TipChange } from "../../pool/pool.ts";
 import { ConnectionLimiter } from "../connection-limiter.ts";
+import type { ListenFn } from "../early-listener.ts";
 import { Outbox } from "../outbox.ts";
 import type { MiningFrontend, PoolService } from "../pool-service.ts";
 import { Sv2Connection, type ConnectionHost, type ConnectionLimits } from "./connection.ts";
@@ -46,6 +47,8 @@ export interface Sv2ServerOptions {
   ephemeralKeys?: number;
   /** SO_REUSEPORT, so several processes can share the port. */
   reusePort?: boolean;
+  /** Opens the listener (default Bun.listen); start-up passes a port it opened before loading the rest. */
+  listen?: ListenFn;
 }
 
 /** The listener's options from the config's [sv2], [limits] and mining sections. */
@@ -115,7 +118,7 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
   private fanoutRunning = false;
   private nextId = 1;
   private stopping = false;
-  private readonly opts: Required<Omit<Sv2ServerOptions, "aead" | "identity">>;
+  private readonly opts: Required<Omit<Sv2ServerOptions, "aead" | "identity" | "listen">>;
   /** One session factory for every connection (a closure per connection would cost memory per miner). */
   private readonly newSession = (): ResponderSession =>
     new ResponderSession({
@@ -201,7 +204,7 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
         },
       },
     };
-    this.listener = Bun.listen<SocketData>(listenOptions);
+    this.listener = this.options.listen !== undefined ? this.options.listen(listenOptions) : Bun.listen<SocketData>(listenOptions);
     this.service.addFrontend(this);
     this.timers.push(
       setInterval(() => this.sweep(), 250),
