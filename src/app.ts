@@ -1,7 +1,10 @@
 /**
- * The whole pool process from a Config: keys, the pool service, the SV2 and SV1 listeners and the
- * HTTP server, started in order and stopped gracefully in reverse. `sv2pool run` and the tests of
- * the compiled binary go through here.
+ * The whole pool process from a Config: the SV2 and SV1 ports, keys, the pool service, the SV2 and
+ * SV1 servers on those ports and the HTTP server, started in order and stopped gracefully in reverse.
+ * `sv2pool run` and the tests of the compiled binary go through here.
+ *
+ * The ports come first: a miner connecting while the keys, the certificate and the ledger load is
+ * accepted and waits (src/server/early-listener.ts) instead of being refused.
  */
 import type { Config } from "./config.ts";
 import { StratumV2Error } from "./errors.ts";
@@ -13,6 +16,7 @@ import { createPoolService } from "./server/assemble.ts";
 import type { PoolService } from "./server/pool-service.ts";
 import { keyPaths, loadOrCreateKeys, PoolIdentity } from "./server/sv2/identity.ts";
 import { Sv2Server, sv2OptionsFromConfig } from "./server/sv2/server.ts";
+import { listenError, openPoolListeners, type PoolListeners } from "./server/early-listener.ts";
 import { selectAead } from "./noise/native/select.ts";
 import { HttpServer } from "./http/server.ts";
 import { Sv1Server, sv1OptionsFromConfig } from "./server/sv1/server.ts";
@@ -39,25 +43,22 @@ export interface StartOptions {
   clock?: Clock;
   node?: NodeAPI;
   ledgerPath?: string;
-}
-
-/** "Failed to listen at 127.0.0.1" says neither which port nor why: name the key, the address and the cause. */
-function listenError(key: string, at: { host: string; port: number }, e: unknown): StratumV2Error {
-  const code = (e as { code?: unknown }).code;
-  const why =
-    code === "EADDRINUSE"
-      ? "the address is already in use (another sv2pool or another program listens there)"
-      : code === "EADDRNOTAVAIL"
-        ? "this machine has no such address"
-        : code === "EACCES"
-          ? "permission denied (ports below 1024 need privileges)"
-          : e instanceof Error
-            ? e.message
-            : String(e);
-  return StratumV2Error.server(`cannot listen on ${formatHostPort(at)} (${key}): ${why}`);
+  /** The SV2/SV1 ports, already open (`sv2pool run` opens them before loading this module); opened first thing otherwise. */
+  listeners?: PoolListeners;
 }
 
 export async function startPool(config: Config, options: StartOptions): Promise<RunningPool> {
+  const listeners = options.listeners ?? openPoolListeners(config);
+  try {
+    return await startOnListeners(config, options, listeners);
+  } catch (e) {
+    // Held miners are dropped and the ports freed: nothing may keep running when the pool cannot serve.
+    listeners.close();
+    throw e;
+  }
+}
+
+async function startOnListeners(config: Config, options: StartOptions, listeners: PoolListeners): Promise<RunningPool> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger;
   const startedAtMs = clock.nowMs();
@@ -77,7 +78,7 @@ export async function startPool(config: Config, options: StartOptions): Promise<
   if (config.sv2.enabled) {
     const aead = selectAead(config.sv2.aead);
     if (aead.fallbackReason !== null) logger.warn("using the built-in AEAD", { wanted: config.sv2.aead, reason: aead.fallbackReason });
-    sv2 = new Sv2Server(service, sv2OptionsFromConfig(config, identity, aead.provider));
+    sv2 = new Sv2Server(service, { ...sv2OptionsFromConfig(config, identity, aead.provider), listen: listeners.sv2?.listen });
     let a: { host: string; port: number };
     try {
       a = await sv2.start();
@@ -91,7 +92,7 @@ export async function startPool(config: Config, options: StartOptions): Promise<
   let sv1: Sv1Server | null = null;
   let sv1Address: string | null = null;
   if (config.sv1.enabled) {
-    sv1 = new Sv1Server(service, { ...sv1OptionsFromConfig(config), reusePort: config.reusePort });
+    sv1 = new Sv1Server(service, { ...sv1OptionsFromConfig(config), reusePort: config.reusePort, listen: listeners.sv1?.listen });
     try {
       sv1Address = formatHostPort(await sv1.start());
     } catch (e) {

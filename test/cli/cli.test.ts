@@ -219,14 +219,33 @@ describe("runtime failure: exit 1", () => {
         out: [],
         err: [`sv2pool: cannot listen on 127.0.0.1:${squatter.port} (sv2.listen): the address is already in use (another sv2pool or another program listens there)`],
       });
-      // The ledger was closed (no -wal/-shm left), not left open by a half-started pool.
-      expect(readdirSync(dir).sort()).toEqual(["authority.key", "static.key", "sv2pool.sqlite"]);
+      // The ports are opened first: nothing was created or opened (no keys, no ledger) for a pool that cannot serve.
+      expect(existsSync(dir)).toBe(false);
 
       // The real process says the same and exits 1.
       const { proc, err } = spawnSv2pool(["run", "--data-dir", dir, "--sv2-listen", `127.0.0.1:${squatter.port}`, "--sv1-enabled", "false", "--http-enabled", "false"]);
       expect(await exitWithin(proc, 10_000)).toBe(EXIT_FAILURE);
       await Bun.sleep(20);
       expect(err.text).toContain(`sv2pool: cannot listen on 127.0.0.1:${squatter.port} (sv2.listen): the address is already in use`);
+    } finally {
+      squatter.stop(true);
+    }
+  }, 20_000);
+
+  test("the HTTP port is taken: exit 1, the mining ports freed and the ledger closed", async () => {
+    const squatter = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const dir = join(root, "http-port-taken");
+    const sv2Port = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const port = sv2Port.port;
+    sv2Port.stop(true);
+    try {
+      const r = await cli(["run", "--data-dir", dir, "--sv2-listen", `127.0.0.1:${port}`, "--sv1-enabled", "false", "--http-listen", `127.0.0.1:${squatter.port}`, "--log-level", "error"]);
+      expect(r.code).toBe(EXIT_FAILURE);
+      expect(r.err).toHaveLength(1);
+      expect(r.err[0]).toStartWith(`sv2pool: cannot listen on 127.0.0.1:${squatter.port} (http.listen): `);
+      // The ledger was closed (no -wal/-shm left), not left open by a half-started pool, and the SV2 port is free again.
+      expect(readdirSync(dir).sort()).toEqual(["authority.key", "static.key", "sv2pool.sqlite"]);
+      Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } }).stop(true);
     } finally {
       squatter.stop(true);
     }

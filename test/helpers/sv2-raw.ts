@@ -37,10 +37,13 @@ export class RawSv2Client {
         error: () => {},
       },
     });
-    if (handshake) {
-      this.socket.write(this.session.start());
-      await this.until(() => this.handshakeDone, "handshake");
-    }
+    if (handshake) await this.handshake();
+  }
+
+  /** Runs the Noise handshake on a connection opened with `handshake` false. */
+  async handshake(): Promise<void> {
+    this.socket?.write(this.session.start());
+    await this.until(() => this.handshakeDone, "handshake");
   }
 
   writeRaw(bytes: Uint8Array): void {
