@@ -55,12 +55,14 @@ export class Channel {
   readonly stats = new ShareStats();
   readonly vardiff: VardiffState;
   readonly openedMs: number;
-  maxTarget: bigint;
   nominalHashrate: number;
   versionRollingAllowed: boolean;
   /** Group channel this channel belongs to (0 = none). */
   groupId = 0;
 
+  private currentMaxTarget = 0n;
+  /** Difficulty of `maxTarget`, kept with it: vardiff reads the floor on every share. */
+  private maxTargetDifficulty = 0;
   private currentTarget = 0n;
   private currentTargetLe: Uint8Array = new Uint8Array(32);
   private currentDifficulty = 0;
@@ -93,6 +95,15 @@ export class Channel {
     return this.extranoncePrefix.length + this.extranonceSize;
   }
 
+  /** The easiest target the miner accepts (OpenChannel / UpdateChannel max_target). */
+  get maxTarget(): bigint {
+    return this.currentMaxTarget;
+  }
+  set maxTarget(target: bigint) {
+    this.currentMaxTarget = target;
+    this.maxTargetDifficulty = targetToDifficulty(target);
+  }
+
   get target(): bigint {
     return this.currentTarget;
   }
@@ -104,11 +115,17 @@ export class Channel {
     return this.currentDifficulty;
   }
 
-  /** Sets the difficulty, never handing out a target above the miner's max_target. */
-  setDifficulty(difficulty: number): void {
+  /**
+   * Sets the difficulty, never handing out a target above the miner's max_target. Returns whether
+   * the target changed: a difficulty that rounds to the current target is not news to the miner
+   * (a pinned difficulty would otherwise resend the same SetTarget at every retarget).
+   */
+  setDifficulty(difficulty: number): boolean {
     let target = difficultyToTarget(difficulty);
     if (target > this.maxTarget) target = this.maxTarget;
+    if (target === this.currentTarget) return false;
     this.setTarget(target);
+    return true;
   }
 
   setTarget(target: bigint): void {
@@ -119,7 +136,7 @@ export class Channel {
 
   /** The lowest difficulty this channel may get: the pool floor, raised by the miner's max_target. */
   difficultyFloor(poolMin: number): number {
-    return Math.max(poolMin, targetToDifficulty(this.maxTarget));
+    return Math.max(poolMin, this.maxTargetDifficulty);
   }
 
   /** Records that `job` was sent to this channel, dropping the oldest beyond `maxJobs`. */

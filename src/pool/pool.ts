@@ -683,10 +683,7 @@ export class StratumV2Pool {
       channel.difficultyFloor(this.options.vardiff.minDifficulty),
       this.options.vardiff.maxDifficulty,
     );
-    if (next !== null) {
-      channel.setDifficulty(next);
-      this.listener.targetChanged?.(channel);
-    }
+    if (next !== null && channel.setDifficulty(next)) this.listener.targetChanged?.(channel);
     return result;
   }
 
@@ -768,8 +765,7 @@ export class StratumV2Pool {
         ch.difficultyFloor(this.options.vardiff.minDifficulty),
         this.options.vardiff.maxDifficulty,
       );
-      if (next !== null) {
-        ch.setDifficulty(next);
+      if (next !== null && ch.setDifficulty(next)) {
         changed.push(ch);
         this.listener.targetChanged?.(ch);
       }

@@ -309,6 +309,35 @@ describe("vardiff", () => {
     expect(ch.target).toBeLessThanOrEqual(difficultyToTarget(1e-7));
   });
 
+  test("a pinned difficulty (min = max) never resends the same target, however fast shares come", () => {
+    const clock = new ManualClock(1_747_976_802_000);
+    const pinned = 1e-9;
+    const pool = newPool(clock, {
+      initialDifficulty: pinned,
+      vardiff: { sharesPerMinute: 6, minDifficulty: pinned, maxDifficulty: pinned, retargetAfterMs: 60_000, retargetAfterShares: 20, maxStepFactor: 4, tolerance: 0.3 },
+    });
+    pool.registerMiner("m");
+    const change = pool.setTemplate(template(pool, { bits: HARD_BITS, target: undefined }));
+    const ch = pool.openStandardChannel("m", OPEN);
+    pool.assignJob(ch, change.job, true);
+    const target = ch.target;
+    let targetChanges = 0;
+    pool.setListener({ targetChanged: () => targetChanges++ });
+    let nonce = 0;
+    let accepted = 0;
+    for (let i = 0; i < 100; i++) {
+      const { submission } = mineShare(ch, change.job, { startNonce: nonce });
+      nonce = (submission.nonce + 1) >>> 0;
+      clock.advance(10); // 100 shares a second: vardiff wants a far higher difficulty than the pin
+      if (pool.submitShare("m", submission).ok) accepted++;
+    }
+    clock.advance(10 * 60_000);
+    pool.tick();
+    expect(accepted).toBe(100);
+    expect(targetChanges).toBe(0);
+    expect(ch.target).toBe(target);
+  });
+
   test("the initial target follows the announced hashrate and respects max_target", () => {
     const clock = new ManualClock(1_747_976_802_000);
     const pool = newPool(clock);
