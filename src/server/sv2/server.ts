@@ -27,6 +27,9 @@ import type { MiningFrontend, PoolService } from "../pool-service.ts";
 import { Sv2Connection, type ConnectionHost, type ConnectionLimits } from "./connection.ts";
 import type { PoolIdentity } from "./identity.ts";
 
+/** Ephemeral-key refill tick: 5 ms, so even one key per tick refills 512 keys in under 3 s. */
+const EPHEMERAL_REFILL_MS = 5;
+
 export interface Sv2ServerOptions {
   host: string;
   port: number;
@@ -117,6 +120,9 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
   private handshakeScheduled = false;
   private fanoutRunning = false;
   private nextId = 1;
+  /** Socket data callbacks so far, and at the last key refill: tells the refill whether the loop is idle. */
+  private dataEvents = 0;
+  private dataEventsAtRefill = 0;
   private stopping = false;
   private readonly opts: Required<Omit<Sv2ServerOptions, "aead" | "identity" | "listen">>;
   /** One session factory for every connection (a closure per connection would cost memory per miner). */
@@ -191,6 +197,7 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
       socket: {
         open: (s) => this.onOpen(s),
         data: (s, chunk) => {
+          this.dataEvents++;
           const conn = s.data;
           if (conn === null) return;
           if (conn.pendingIn !== null) conn.pendingIn.push(new Uint8Array(chunk));
@@ -208,12 +215,22 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
     this.service.addFrontend(this);
     this.timers.push(
       setInterval(() => this.sweep(), 250),
-      // Prepare ephemeral keys in small slices so the loop never stalls for long.
-      setInterval(() => {
-        if (this.queuedHandshakes === 0) this.ephemeral.refill(8);
-      }, 25),
+      setInterval(() => this.refillEphemeralKeys(), EPHEMERAL_REFILL_MS),
     );
     return this.address;
+  }
+
+  /**
+   * Makes ephemeral keys between bursts of work (each costs ~0.3 ms of CPU): a slice of several
+   * when no socket had data since the last tick (the loop is idle), a single key when miners are
+   * talking (short enough not to show in a share's round trip), none while handshakes wait (they
+   * take keys, generating inline when the pool is empty).
+   */
+  private refillEphemeralKeys(): void {
+    if (this.queuedHandshakes > 0) return;
+    const idle = this.dataEvents === this.dataEventsAtRefill;
+    this.dataEventsAtRefill = this.dataEvents;
+    this.ephemeral.refill(idle ? 8 : 1);
   }
 
   private onOpen(s: Sv2Socket): void {
