@@ -93,7 +93,10 @@ export function targetToLeBytes(target: bigint): Uint8Array {
 
 export function leBytesToTarget(bytes: Uint8Array): bigint {
   if (bytes.length !== 32) throw StratumV2Error.invalidData(`a U256 target has 32 bytes, got ${bytes.length}`);
-  return hashToBigInt(bytes);
+  const target = hashToBigInt(bytes);
+  // The all-ones max_target most miners send comes back as the shared constant: channels keep it
+  // for their lifetime, and the pool holds tens of thousands of them.
+  return target === MAX_TARGET ? MAX_TARGET : target;
 }
 
 /**

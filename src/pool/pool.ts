@@ -138,12 +138,26 @@ export class OpenChannelError extends StratumV2Error {
   }
 }
 
-interface Miner {
-  endpoint: string;
+/** What the front end owning a connection hears about its channels (SV2 SetTarget, SV1 set_difficulty). */
+export interface MinerHooks {
+  targetChanged(channel: Channel): void;
+}
+
+/**
+ * One miner connection: its channels, the front end's hooks and its share counters (fields of this
+ * object: one object per connection, and the hooks here rather than in a second map by endpoint).
+ */
+class Miner extends ShareStats {
   /** Open channels in opening order: an array (most miners have one; a Map costs ~500 bytes). */
-  channels: Channel[];
-  stats: ShareStats;
-  lastActivityMs: number;
+  readonly channels: Channel[] = [];
+
+  constructor(
+    readonly endpoint: string,
+    public hooks: MinerHooks | null,
+    public lastActivityMs: number,
+  ) {
+    super();
+  }
 }
 
 const RECENT_JOBS = 64;
@@ -190,11 +204,16 @@ export class StratumV2Pool {
 
   // ---- miners and channels -------------------------------------------------------------------
 
-  /** Registers a miner connection (idempotent). */
-  registerMiner(endpoint: string): void {
-    if (!this.miners.has(endpoint)) {
-      this.miners.set(endpoint, { endpoint, channels: [], stats: new ShareStats(), lastActivityMs: this.clock.nowMs() });
-    }
+  /** Registers a miner connection (idempotent; given hooks replace earlier ones). */
+  registerMiner(endpoint: string, hooks?: MinerHooks): void {
+    const miner = this.miners.get(endpoint);
+    if (miner === undefined) this.miners.set(endpoint, new Miner(endpoint, hooks ?? null, this.clock.nowMs()));
+    else if (hooks !== undefined) miner.hooks = hooks;
+  }
+
+  /** The hooks the connection's front end registered, if any. */
+  minerHooks(endpoint: string): MinerHooks | null {
+    return this.miners.get(endpoint)?.hooks ?? null;
   }
 
   /** Forgets a miner and closes its channels (its workers' statistics stay). */
@@ -557,7 +576,7 @@ export class StratumV2Pool {
   ): ShareResult {
     const result: ShareResult = detail === undefined ? { ok: false, reason } : { ok: false, reason, detail };
     const miner = this.miners.get(endpoint);
-    miner?.stats.reject(reason, nowMs);
+    miner?.reject(reason, nowMs);
     if (channel !== null) {
       channel.stats.reject(reason, nowMs);
       channel.worker.reject(reason, nowMs);
@@ -662,12 +681,12 @@ export class StratumV2Pool {
     channel.stats.accept(credited, hashDiff, nowMs);
     channel.worker.accept(credited, hashDiff, nowMs);
     channel.worker.lastSeenMs = nowMs;
-    miner?.stats.accept(credited, hashDiff, nowMs);
+    miner?.accept(credited, hashDiff, nowMs);
     this.totals.accept(credited, hashDiff, nowMs);
     if (block !== null) {
       channel.stats.blockFound();
       channel.worker.blockFound();
-      miner?.stats.blockFound();
+      miner?.blockFound();
       this.totals.blockFound();
     }
     const result: ShareResult = { ok: true, difficulty: credited, hashDifficulty: hashDiff, hash, block };
@@ -822,7 +841,7 @@ export class StratumV2Pool {
     if (miner === undefined) return undefined;
     const channels = new Map<number, ChannelInfo>();
     for (const ch of miner.channels) channels.set(ch.id, this.channelInfo(ch));
-    const c = miner.stats.counters;
+    const c = miner.counters;
     return {
       endpoint,
       channels,

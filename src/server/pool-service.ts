@@ -13,7 +13,7 @@ import type { NodeAPI } from "../node/api.ts";
 import type { NewTipEvent, NodeState, TemplateWatcher } from "../node/template-watcher.ts";
 import type { Channel } from "../pool/channel.ts";
 import type { Clock } from "../pool/clock.ts";
-import type { StratumV2Pool, TemplateChange, TipChange } from "../pool/pool.ts";
+import type { MinerHooks, StratumV2Pool, TemplateChange, TipChange } from "../pool/pool.ts";
 import type { FoundBlock, ShareResult, ShareSubmission } from "../pool/share.ts";
 import type { BlockTemplate } from "../pool/template.ts";
 import type { Ledger } from "../store/ledger.ts";
@@ -30,10 +30,8 @@ export interface MiningFrontend {
   stop(reason: string): Promise<void>;
 }
 
-/** What the service needs from a session to route channel events to it. */
-export interface SessionHooks {
-  targetChanged(channel: Channel): void;
-}
+/** What the service needs from a session to route channel events to it (kept by the pool with the miner). */
+export type SessionHooks = MinerHooks;
 
 export interface PoolServiceOptions {
   pool: StratumV2Pool;
@@ -72,7 +70,6 @@ export class PoolService {
   readonly metrics: Registry;
   readonly m: PoolServiceMetrics;
   private readonly frontends: MiningFrontend[] = [];
-  private readonly sessions = new Map<string, SessionHooks>();
   private readonly shareChildren = new Map<string, CounterChild>();
   private readonly offs: (() => void)[] = [];
   private timers: ReturnType<typeof setInterval>[] = [];
@@ -125,12 +122,10 @@ export class PoolService {
   }
 
   registerSession(endpoint: string, hooks: SessionHooks): void {
-    this.sessions.set(endpoint, hooks);
-    this.pool.registerMiner(endpoint);
+    this.pool.registerMiner(endpoint, hooks);
   }
 
   unregisterSession(endpoint: string): void {
-    this.sessions.delete(endpoint);
     this.pool.unregisterMiner(endpoint);
   }
 
@@ -153,7 +148,7 @@ export class PoolService {
     this.started = true;
     this.pool.setListener({
       blockFound: (b) => this.onBlockFound(b),
-      targetChanged: (ch) => this.sessions.get(ch.endpoint)?.targetChanged(ch),
+      targetChanged: (ch) => this.pool.minerHooks(ch.endpoint)?.targetChanged(ch),
       share: (ch, endpoint, result, nowMs) => this.onShare(ch, endpoint, result, nowMs),
     });
     const resumed = this.submitter.resumePending();
