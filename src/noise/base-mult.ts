@@ -10,6 +10,7 @@
  */
 import { N, bigIntTo32Bytes, inv, mul, neg, sqr } from "./field.ts";
 import { Jacobian, invertAll } from "./jacobian.ts";
+import { recodeOdd } from "./recode.ts";
 import { IO_DIGITS1, IO_OUT, ecWasm } from "./wasm/secp256k1.ts";
 
 const GX = 0x79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798n;
@@ -19,8 +20,6 @@ const WINDOW = 5;
 const ROW = 1 << (WINDOW - 1);
 /** 256-bit odd scalars need 52 recoding steps of 5 bits plus a final digit. */
 const DIGITS = Math.ceil(256 / WINDOW) + 1;
-const DIGIT_MASK = (1n << BigInt(WINDOW + 1)) - 1n;
-const HALF_DIGIT = 1n << BigInt(WINDOW);
 
 interface Table {
   xs: bigint[];
@@ -73,16 +72,7 @@ function buildTable(): Table {
 function baseDigits(d: bigint): Int8Array {
   if (d <= 0n || d >= N) throw new RangeError("secret scalar out of range");
   // x(k·G) = x(−k·G) = x((n−k)·G) and n is odd, so an odd representative always exists.
-  let rest = (d & 1n) === 1n ? d : N - d;
-  const digits = new Int8Array(DIGITS);
-  for (let i = 0; i < DIGITS - 1; i++) {
-    const di = (rest & DIGIT_MASK) - HALF_DIGIT;
-    rest = (rest - di) >> BigInt(WINDOW);
-    digits[i] = Number(di);
-  }
-  if (rest <= 0n || rest >= HALF_DIGIT) throw new RangeError("scalar out of range for recoding");
-  digits[DIGITS - 1] = Number(rest);
-  return digits;
+  return recodeOdd((d & 1n) === 1n ? d : N - d, DIGITS, WINDOW);
 }
 
 /** x(d·G) as 32 big-endian bytes for 1 ≤ d < n. */

@@ -24,6 +24,7 @@
  */
 import { N, P, add, bigIntTo32Bytes, bytesToBigInt, inv, isValidX, mul, neg, sqr } from "./field.ts";
 import { Jacobian, invertAll } from "./jacobian.ts";
+import { recodeOdd } from "./recode.ts";
 import { IO_DIGITS1, IO_DIGITS2, IO_IN, IO_OUT, ecWasm } from "./wasm/secp256k1.ts";
 import type { Secp256k1Wasm } from "./wasm/secp256k1.ts";
 
@@ -39,8 +40,6 @@ const B2 = A1;
 
 const WINDOW = 5;
 const TABLE_SIZE = 1 << (WINDOW - 1); // odd multiples 1·P, 3·P, …, (2^WINDOW − 1)·P
-const DIGIT_MASK = (1n << BigInt(WINDOW + 1)) - 1n;
-const HALF_DIGIT = 1n << BigInt(WINDOW);
 /** Enough digits for a half of up to 130 bits (the GLV halves are below 2^129 after the δ shift). */
 const DIGITS = Math.ceil(130 / WINDOW) + 1;
 
@@ -156,24 +155,6 @@ export function splitScalar(d: bigint): [bigint, bigint] {
   return [k1, k2];
 }
 
-/**
- * Odd signed digits d_i ∈ {±1, ±3, …, ±(2^WINDOW − 1)} with k = Σ d_i·2^(WINDOW·i), least
- * significant first; k must be odd and positive. Every digit is non-zero: that is what makes the
- * multiplication schedule independent of the scalar.
- */
-function recodeOdd(k: bigint): Int8Array {
-  const digits = new Int8Array(DIGITS);
-  let rest = k;
-  for (let i = 0; i < DIGITS - 1; i++) {
-    const d = (rest & DIGIT_MASK) - HALF_DIGIT;
-    digits[i] = Number(d);
-    rest = (rest - d) >> BigInt(WINDOW);
-  }
-  if (rest <= 0n || rest >= HALF_DIGIT) throw new RangeError("scalar half out of range for recoding");
-  digits[DIGITS - 1] = Number(rest);
-  return digits;
-}
-
 /** Adds sign·table[|digit|] (or of the λ table) to acc. */
 function addDigit(acc: Jacobian, xs: bigint[], ys: bigint[], digit: number, negateY: boolean): void {
   const idx = (digit < 0 ? -digit : digit) >> 1;
@@ -202,7 +183,7 @@ function glvDigits(d: bigint): GlvDigits {
   // δ ∈ {1, 2} makes each half odd; both corrections are real additions (see the module note).
   const delta1 = (k1 & 1n) === 0n ? 1 : 2;
   const delta2 = (k2 & 1n) === 0n ? 1 : 2;
-  return { digits1: recodeOdd(k1 + BigInt(delta1)), digits2: recodeOdd(k2 + BigInt(delta2)), neg1, neg2, delta1, delta2 };
+  return { digits1: recodeOdd(k1 + BigInt(delta1), DIGITS, WINDOW), digits2: recodeOdd(k2 + BigInt(delta2), DIGITS, WINDOW), neg1, neg2, delta1, delta2 };
 }
 
 /** d·P on the table's curve, as a Jacobian point (before mapping back). */
