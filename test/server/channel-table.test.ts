@@ -14,11 +14,16 @@ test("ChannelTable: lookups, deletes and opening order, below and past the index
     expect(t.get(id * 10 + 1)).toBeUndefined();
   }
   expect(t.size).toBe(20);
+  // Group-routed: every id not divisible by 3 (14 of 20).
+  expect(t.groupSize).toBe(14);
   expect(t.delete(50)).toBe(true);
+  expect(t.groupSize).toBe(13);
   expect(t.delete(50)).toBe(false);
   expect(t.get(50)).toBeUndefined();
   expect(t.entries.map((e) => e.channel.id)).toEqual([10, 20, 30, 40, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150, 160, 170, 180, 190, 200]);
   expect(t.get(30)?.route).toBe("extended");
+  expect(t.delete(30)).toBe(true);
+  expect(t.groupSize).toBe(13);
   const fresh = t.get(200);
   expect(fresh).toMatchObject({ rateLastMs: -1, pendingCount: 0 });
 

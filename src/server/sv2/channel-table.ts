@@ -16,12 +16,15 @@ import type { Channel } from "../../pool/channel.ts";
  */
 export type ChannelRoute = "group" | "solo" | "extended";
 
-export interface ConnectionChannel {
-  readonly channel: Channel;
-  readonly route: ChannelRoute;
-  /** Share-rate token bucket; `rateLastMs` < 0 until the first share. */
+/** A share-rate token bucket; `rateLastMs` < 0 until the first share. */
+export interface RateBucket {
   rateTokens: number;
   rateLastMs: number;
+}
+
+export interface ConnectionChannel extends RateBucket {
+  readonly channel: Channel;
+  readonly route: ChannelRoute;
   /** Accepted shares not yet answered with SubmitShares.Success. */
   pendingCount: number;
   pendingLastSequence: number;
@@ -34,6 +37,14 @@ const INDEX_FROM = 8;
 export class ChannelTable {
   private readonly list: ConnectionChannel[] = [];
   private index: Map<number, ConnectionChannel> | null = null;
+  /** The group channel of the group-routed channels: allocated with the first, kept after the last closes. */
+  groupId = 0;
+  /** Group-routed channels open. */
+  groupSize = 0;
+  /** Whether the group already has the current jobs (a new member then only records them). */
+  groupPrimed = false;
+  /** Some channel has accepted shares waiting for their SubmitShares.Success. */
+  pendingAny = false;
 
   get size(): number {
     return this.list.length;
@@ -47,6 +58,7 @@ export class ChannelTable {
   add(channel: Channel, route: ChannelRoute): ConnectionChannel {
     const entry: ConnectionChannel = { channel, route, rateTokens: 0, rateLastMs: -1, pendingCount: 0, pendingLastSequence: 0, pendingDifficultySum: 0 };
     this.list.push(entry);
+    if (route === "group") this.groupSize++;
     if (this.index !== null) this.index.set(channel.id, entry);
     else if (this.list.length > INDEX_FROM) this.index = new Map(this.list.map((e) => [e.channel.id, e]));
     return entry;
@@ -61,6 +73,7 @@ export class ChannelTable {
   delete(channelId: number): boolean {
     const i = this.list.findIndex((e) => e.channel.id === channelId);
     if (i < 0) return false;
+    if ((this.list[i] as ConnectionChannel).route === "group") this.groupSize--;
     this.list.splice(i, 1);
     this.index?.delete(channelId);
     return true;

@@ -27,7 +27,7 @@ import { decodePayloadWithTrailing, encodeFrame, type Sv2Message } from "../../s
 import type { OpenExtendedMiningChannel, OpenStandardMiningChannel, SubmitSharesExtended, SubmitSharesStandard } from "../../sv2/messages/mining.ts";
 import type { Outbox } from "../outbox.ts";
 import type { PoolService, SessionHooks } from "../pool-service.ts";
-import { ChannelTable, type ConnectionChannel } from "./channel-table.ts";
+import { ChannelTable, type ConnectionChannel, type RateBucket } from "./channel-table.ts";
 
 export type ConnectionState = "handshake" | "setup" | "ready" | "closing" | "closed";
 
@@ -67,26 +67,19 @@ const CHANNEL_ID_OFFSET = 6; // every job / prev-hash message starts with channe
 /**
  * Memory: a pool holds tens of thousands of these, so per-connection state is kept flat and created
  * only when needed (channel records in one small table, no per-connection closures: the session
- * factory is the server's, the pool's hooks are this object).
+ * factory is the server's, the pool's hooks are this object). Mind the field count: JavaScriptCore
+ * sizes objects in steps, up to 18 fields take 160 bytes, 19 to 26 take 224.
  */
 export class Sv2Connection implements SessionHooks {
   state: ConnectionState = "handshake";
-  readonly openedAtMs: number;
   lastReceiveMs: number;
   /** Deadline for handshake + SetupConnection; 0 once set up. Like the other times here, on the server's monotonic clock. */
   setupDeadlineMs: number;
   private setupFlags = 0;
+  /** The channels, the group channel, and per channel its rate bucket and batched Successes. */
   private readonly channels = new ChannelTable();
-  /** The group channel of this connection's group-routed standard channels; 0 until the first. */
-  private groupId = 0;
-  /** Group-routed channels open, and whether the group already has the current jobs. */
-  private groupChannels = 0;
-  private groupPrimed = false;
-  /** Some channel has accepted shares waiting for their SubmitShares.Success. */
-  private pendingAny = false;
-  /** One share-rate bucket for shares naming no channel of this connection (they are refused anyway). */
-  private strayTokens = 0;
-  private strayLastMs = -1;
+  /** One share-rate bucket for shares naming no channel of this connection (refused anyway); created by the first. */
+  private stray: RateBucket | null = null;
   private registered = false;
   private closeReason = "";
   /** While corked, encrypted frames collect here and go out in one socket write (one syscall per burst). */
@@ -108,7 +101,6 @@ export class Sv2Connection implements SessionHooks {
     nowMs: number,
     handshakeTimeoutMs: number,
   ) {
-    this.openedAtMs = nowMs;
     this.lastReceiveMs = nowMs;
     this.setupDeadlineMs = nowMs + handshakeTimeoutMs;
   }
@@ -284,10 +276,9 @@ export class Sv2Connection implements SessionHooks {
     let groupId = 0;
     let entry: ConnectionChannel;
     if (!this.requiresStandardJobs) {
-      if (this.groupId === 0) this.groupId = pool.allocateGroupId();
+      if (this.channels.groupId === 0) this.channels.groupId = pool.allocateGroupId();
       entry = this.channels.add(ch, "group");
-      this.groupChannels++;
-      groupId = this.groupId;
+      groupId = this.channels.groupId;
     } else {
       entry = this.channels.add(ch, "solo");
     }
@@ -333,7 +324,7 @@ export class Sv2Connection implements SessionHooks {
     const ch = entry.channel;
     const { current, speculative } = this.host.service.pool.jobsForNewChannel();
     const inGroup = entry.route === "group";
-    if (inGroup && this.groupPrimed) {
+    if (inGroup && this.channels.groupPrimed) {
       // The group already has these jobs: only record them for the new channel's share checks.
       if (current !== null) this.host.service.pool.assignJob(ch, current, false);
       if (speculative !== null) this.host.service.pool.assignJob(ch, speculative, false);
@@ -341,10 +332,10 @@ export class Sv2Connection implements SessionHooks {
     }
     if (current !== null && current.prevHash !== null) {
       this.sendJobTo(entry, current, false);
-      this.sendPrevHashTo(inGroup ? this.groupId : ch.id, current);
+      this.sendPrevHashTo(inGroup ? this.channels.groupId : ch.id, current);
     }
     if (speculative !== null && speculative !== current) this.sendJobTo(entry, speculative, false);
-    if (inGroup) this.groupPrimed = current !== null;
+    if (inGroup) this.channels.groupPrimed = current !== null;
   }
 
   private onUpdateChannel(channelId: number, nominalHashrate: number, maximumTarget: Uint8Array): void {
@@ -359,10 +350,7 @@ export class Sv2Connection implements SessionHooks {
 
   private closeChannel(channelId: number): void {
     this.host.service.pool.closeChannel(this.endpoint, channelId);
-    const entry = this.channels.get(channelId);
-    if (entry === undefined) return;
     this.channels.delete(channelId);
-    if (entry.route === "group") this.groupChannels--;
   }
 
   /** SessionHooks: vardiff or UpdateChannel changed a channel's target. */
@@ -408,7 +396,7 @@ export class Sv2Connection implements SessionHooks {
     entry.pendingLastSequence = msg.sequenceNumber;
     entry.pendingCount++;
     entry.pendingDifficultySum += result.difficulty;
-    this.pendingAny = true;
+    this.channels.pendingAny = true;
     if (entry.pendingCount >= this.host.limits.shareBatchSize) this.flushSuccess(entry);
   }
 
@@ -418,25 +406,20 @@ export class Sv2Connection implements SessionHooks {
    */
   private withinRate(entry: ConnectionChannel | undefined, nowMs: number): boolean {
     const cap = this.host.limits.maxSharesPerSecond;
-    let tokens = entry === undefined ? this.strayTokens : entry.rateTokens;
-    let lastMs = entry === undefined ? this.strayLastMs : entry.rateLastMs;
-    if (lastMs < 0) {
-      tokens = cap;
-      lastMs = nowMs;
+    const b = entry ?? (this.stray ??= { rateTokens: 0, rateLastMs: -1 });
+    if (b.rateLastMs < 0) {
+      b.rateTokens = cap;
+      b.rateLastMs = nowMs;
     }
     // A wall clock stepped back must not drain the bucket (hours of refusals): elapsed time is never negative.
-    tokens = Math.min(cap, tokens + (Math.max(0, nowMs - lastMs) * cap) / 1000);
-    const ok = tokens >= 1;
-    if (ok) tokens -= 1;
-    if (entry === undefined) {
-      this.strayTokens = tokens;
-      this.strayLastMs = nowMs;
-    } else {
-      entry.rateTokens = tokens;
-      entry.rateLastMs = nowMs;
+    b.rateTokens = Math.min(cap, b.rateTokens + (Math.max(0, nowMs - b.rateLastMs) * cap) / 1000);
+    b.rateLastMs = nowMs;
+    if (b.rateTokens < 1) {
+      this.host.countLimit("share-rate", this.endpoint);
+      return false;
     }
-    if (!ok) this.host.countLimit("share-rate", this.endpoint);
-    return ok;
+    b.rateTokens -= 1;
+    return true;
   }
 
   private flushSuccess(entry: ConnectionChannel): void {
@@ -458,8 +441,8 @@ export class Sv2Connection implements SessionHooks {
 
   /** One SubmitShares.Success per channel per read burst (spec: batching is the pool's choice). */
   private flushSuccesses(): void {
-    if (!this.pendingAny) return;
-    this.pendingAny = false;
+    if (!this.channels.pendingAny) return;
+    this.channels.pendingAny = false;
     for (const entry of this.channels.entries) this.flushSuccess(entry);
   }
 
@@ -469,7 +452,7 @@ export class Sv2Connection implements SessionHooks {
   sendJob(job: Job, active: boolean): void {
     if (this.state !== "ready") return;
     const entries = this.channels.entries;
-    if (this.groupChannels > 0) {
+    if (this.channels.groupSize > 0) {
       const pool = this.host.service.pool;
       let first: Channel | null = null;
       for (const e of entries) {
@@ -477,8 +460,8 @@ export class Sv2Connection implements SessionHooks {
         pool.assignJob(e.channel, job, false);
         first ??= e.channel;
       }
-      this.sendPatched(this.host.extendedJobFrame(job, active, (first as Channel).extranonceLength, true), this.groupId);
-      this.groupPrimed = true;
+      this.sendPatched(this.host.extendedJobFrame(job, active, (first as Channel).extranonceLength, true), this.channels.groupId);
+      this.channels.groupPrimed = true;
     }
     // Extended channels first, then header-only ones, as the channels were always served.
     for (const e of entries) if (e.route === "extended") this.sendJobTo(e, job, active);
@@ -489,7 +472,7 @@ export class Sv2Connection implements SessionHooks {
   sendPrevHash(job: Job): void {
     if (this.state !== "ready") return;
     const entries = this.channels.entries;
-    if (this.groupChannels > 0) this.sendPrevHashTo(this.groupId, job);
+    if (this.channels.groupSize > 0) this.sendPrevHashTo(this.channels.groupId, job);
     for (const e of entries) if (e.route === "extended") this.sendPrevHashTo(e.channel.id, job);
     for (const e of entries) if (e.route === "solo") this.sendPrevHashTo(e.channel.id, job);
   }
@@ -510,7 +493,7 @@ export class Sv2Connection implements SessionHooks {
       return;
     }
     pool.assignJob(ch, job, false);
-    const target = entry.route === "group" ? this.groupId : ch.id;
+    const target = entry.route === "group" ? this.channels.groupId : ch.id;
     this.sendPatched(this.host.extendedJobFrame(job, active, ch.extranonceLength, ch.versionRollingAllowed), target);
   }
 
