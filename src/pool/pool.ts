@@ -195,7 +195,7 @@ export class StratumV2Pool {
     validatePayouts(this.options.payouts);
     this.clock = clock;
     this.coinbaseOptions = { payouts: this.options.payouts, tag: new TextEncoder().encode(this.options.coinbaseTag) };
-    this.extranonce = new ExtranonceAllocator(this.options.serverId);
+    this.extranonce = new ExtranonceAllocator(this.options.serverId, () => Array.from(this.channels.values(), (c) => c.extranoncePrefix));
   }
 
   setListener(listener: PoolListener): void {
