@@ -34,40 +34,35 @@ const METER_BUCKETS = HASHRATE_WINDOW_MS / BUCKET_MS + 1;
  * storing them: tens of thousands of workers each own a meter).
  */
 export class HashrateMeter {
-  private readonly sums: Float64Array;
+  // Bucket size and count are module constants, not fields: two fields keep a meter in JSC's
+  // smallest object class.
+  private readonly sums = new Float64Array(METER_BUCKETS);
   /** Bucket number of the newest slot written; -1 before the first share. */
   private newest = -1;
 
-  constructor(
-    readonly bucketMs = BUCKET_MS,
-    readonly buckets = METER_BUCKETS,
-  ) {
-    this.sums = new Float64Array(buckets);
-  }
-
   add(difficulty: number, nowMs: number): void {
-    const b = Math.floor(nowMs / this.bucketMs);
+    const b = Math.floor(nowMs / BUCKET_MS);
     if (b > this.newest) {
       // Slots of the buckets skipped since the newest one belong to the past horizon: clear them.
-      if (this.newest < 0 || b - this.newest >= this.buckets) this.sums.fill(0);
-      else for (let k = this.newest + 1; k <= b; k++) this.sums[k % this.buckets] = 0;
+      if (this.newest < 0 || b - this.newest >= METER_BUCKETS) this.sums.fill(0);
+      else for (let k = this.newest + 1; k <= b; k++) this.sums[k % METER_BUCKETS] = 0;
       this.newest = b;
-    } else if (b <= this.newest - this.buckets) {
+    } else if (b <= this.newest - METER_BUCKETS) {
       return; // older than the horizon (a wall clock stepped far back): nothing to add it to
     }
-    const i = b % this.buckets;
+    const i = b % METER_BUCKETS;
     this.sums[i] = (this.sums[i] as number) + difficulty;
   }
 
   /** Hashes per second over the last `windowMs` (at most the meter's horizon). */
   hashrate(nowMs: number, windowMs = HASHRATE_WINDOW_MS): number {
-    const horizon = Math.min(windowMs, this.bucketMs * (this.buckets - 1));
+    const horizon = Math.min(windowMs, BUCKET_MS * (METER_BUCKETS - 1));
     const from = nowMs - horizon;
     let sum = 0;
-    for (let b = this.newest, k = 0; b >= 0 && k < this.buckets; b--, k++) {
-      const s = b * this.bucketMs;
-      if (s + this.bucketMs <= from) break;
-      if (s <= nowMs) sum += this.sums[b % this.buckets] as number;
+    for (let b = this.newest, k = 0; b >= 0 && k < METER_BUCKETS; b--, k++) {
+      const s = b * BUCKET_MS;
+      if (s + BUCKET_MS <= from) break;
+      if (s <= nowMs) sum += this.sums[b % METER_BUCKETS] as number;
     }
     return (sum * HASHES_PER_DIFF1) / (horizon / 1000);
   }
