@@ -120,8 +120,8 @@ export class FrameDecoder {
   private end = 0;
   /** Payload length of the frame whose header is already read (its nonce consumed), or -1. */
   private pendingLength = -1;
-  private pendingExtensionType = 0;
-  private pendingMsgType = 0;
+  /** That frame's extension_type << 8 | msg_type (one field: a decoder per miner, 8 fields fit 80 bytes). */
+  private pendingTypes = 0;
   private failed: NoiseError | null = null;
   private readonly maxPayloadLength: number;
 
@@ -187,8 +187,7 @@ export class FrameDecoder {
         throw new NoiseError("frame-too-large", `frame of type 0x${(h[2] as number).toString(16)} announces ${length} payload bytes, limit is ${this.maxPayloadLength}`);
       }
       this.pendingLength = length;
-      this.pendingExtensionType = (h[0] as number) | ((h[1] as number) << 8);
-      this.pendingMsgType = h[2] as number;
+      this.pendingTypes = (((h[0] as number) | ((h[1] as number) << 8)) << 8) | (h[2] as number);
     }
     const length = this.pendingLength;
     const wireLength = encryptedPayloadLength(length);
@@ -202,7 +201,8 @@ export class FrameDecoder {
     }
     this.start = read;
     this.pendingLength = -1;
-    return { extensionType: this.pendingExtensionType, msgType: this.pendingMsgType, payload };
+    const types = this.pendingTypes;
+    return { extensionType: types >>> 8, msgType: types & 0xff, payload };
   }
 
   /** Appends a chunk after the kept bytes, moving or growing the buffer as needed. */
