@@ -5,8 +5,8 @@
  * the rest (most modules, the keys and the certificate signature, the ledger, the node). A miner
  * connecting meanwhile is accepted at once instead of refused (and left to retry seconds later):
  * its socket is held with whatever it sends, and when the server attaches it sees the connection
- * as if it had just arrived (open, then the bytes in order). From then on every socket event goes
- * straight to the server's handlers.
+ * as if it had just arrived (open, then the bytes in order). From then on every socket event is
+ * passed on to the server's handlers as it comes.
  *
  * Holding is bounded: by a number of sockets, by bytes per socket, and in time (a socket that
  * waits longer than `maxWaitMs` is closed, as a stalled handshake would be).
@@ -37,7 +37,10 @@ interface Held {
   bytes: number;
 }
 
-/** The server's side once attached: the handlers Sv2Server and Sv1Server use, and the initial socket data. */
+/**
+ * The server's side once attached: its handlers (open, data, drain, close and error are passed on,
+ * the ones Sv2Server and Sv1Server use) and the initial data of its sockets.
+ */
 interface Target {
   readonly handlers: SocketHandler<unknown>;
   readonly data: unknown;
