@@ -8,10 +8,10 @@
  *
  * The table (53 rows × 16 affine points) is built on first use, in about 10 ms.
  */
-import { N, bigIntTo32Bytes, inv, mul, neg, sqr } from "./field.ts";
+import { N, bigIntTo32Bytes, bytesToBigInt, inv, mul, neg, sqr } from "./field.ts";
 import { Jacobian, invertAll } from "./jacobian.ts";
 import { recodeOdd } from "./recode.ts";
-import { IO_DIGITS1, IO_OUT, ecWasm } from "./wasm/secp256k1.ts";
+import { IO_DIGITS1, IO_OUT, IO_OUT2, ecWasm } from "./wasm/secp256k1.ts";
 
 const GX = 0x79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798n;
 const GY = 0x483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8n;
@@ -75,24 +75,45 @@ function baseDigits(d: bigint): Int8Array {
   return recodeOdd((d & 1n) === 1n ? d : N - d, DIGITS, WINDOW);
 }
 
-/** x(d·G) as 32 big-endian bytes for 1 ≤ d < n. */
-export function baseMultiplyXonly(d: bigint): Uint8Array {
+/** d·G in affine coordinates (x, y), each in [0, p). */
+export interface AffinePoint {
+  readonly x: bigint;
+  readonly y: bigint;
+}
+
+/** d·G as an affine point, for 1 ≤ d < n (BIP340 signing needs the parity of y). */
+export function baseMultiply(d: bigint): AffinePoint {
   const digits = baseDigits(d);
+  // The digits are of d or of n − d; the latter is the negated point (same x, y ↦ p − y).
+  const negated = (d & 1n) === 0n;
+  let x: bigint;
+  let y: bigint;
   const w = ecWasm();
   if (w !== null) {
     // The C side builds the same table (in about a millisecond) on first use.
     w.io.set(new Uint8Array(digits.buffer, 0, DIGITS), IO_DIGITS1);
     if (!w.baseMul()) throw new RangeError("base multiplication reached infinity");
-    return w.io.slice(IO_OUT, IO_OUT + 32);
+    x = bytesToBigInt(w.io, IO_OUT);
+    y = bytesToBigInt(w.io, IO_OUT2);
+  } else {
+    const t = (table ??= buildTable());
+    const acc = new Jacobian(0n, 0n, 0n);
+    for (let i = 0; i < DIGITS; i++) {
+      const digit = digits[i] as number;
+      const idx = i * ROW + ((digit < 0 ? -digit : digit) >> 1);
+      const ty = t.ys[idx] as bigint;
+      acc.addAffine(t.xs[idx] as bigint, digit < 0 ? neg(ty) : ty);
+    }
+    if (acc.isInfinity()) throw new RangeError("base multiplication reached infinity");
+    const zi = inv(acc.z);
+    const zi2 = sqr(zi);
+    x = mul(acc.x, zi2);
+    y = mul(mul(acc.y, zi2), zi);
   }
-  const t = (table ??= buildTable());
-  const acc = new Jacobian(0n, 0n, 0n);
-  for (let i = 0; i < DIGITS; i++) {
-    const digit = digits[i] as number;
-    const idx = i * ROW + ((digit < 0 ? -digit : digit) >> 1);
-    const y = t.ys[idx] as bigint;
-    acc.addAffine(t.xs[idx] as bigint, digit < 0 ? neg(y) : y);
-  }
-  if (acc.isInfinity()) throw new RangeError("base multiplication reached infinity");
-  return bigIntTo32Bytes(mul(acc.x, sqr(inv(acc.z))));
+  return { x, y: negated ? neg(y) : y };
+}
+
+/** x(d·G) as 32 big-endian bytes for 1 ≤ d < n. */
+export function baseMultiplyXonly(d: bigint): Uint8Array {
+  return bigIntTo32Bytes(baseMultiply(d).x);
 }

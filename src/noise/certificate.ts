@@ -8,6 +8,8 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { schnorr } from "@noble/curves/secp256k1.js";
 import { CertificateError } from "./errors.ts";
+import { schnorrSign } from "./schnorr.ts";
+import { defaultRandom } from "./ellswift.ts";
 import type { CertificateFailure } from "./errors.ts";
 
 export const SIGNATURE_NOISE_MESSAGE_LENGTH = 74;
@@ -90,7 +92,7 @@ export interface SignCertificateOptions {
 export function signCertificate(opts: SignCertificateOptions): SignatureNoiseMessage {
   const version = opts.version ?? CERTIFICATE_VERSION;
   const msg = certificateMessageHash(version, opts.validFrom, opts.notValidAfter, opts.staticXonly);
-  const signature = schnorr.sign(msg, opts.authoritySecret, opts.auxRand);
+  const signature = schnorrSign(msg, opts.authoritySecret, opts.auxRand ?? defaultRandom(32));
   return { version, validFrom: opts.validFrom, notValidAfter: opts.notValidAfter, signature };
 }
 

@@ -7,7 +7,7 @@
  */
 import { base58 } from "@scure/base";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { schnorr } from "@noble/curves/secp256k1.js";
+import { schnorrPublicKey } from "./schnorr.ts";
 import { NoiseError } from "./errors.ts";
 import { defaultRandom, randomSecretKey } from "./ellswift.ts";
 import type { RandomSource } from "./ellswift.ts";
@@ -114,7 +114,7 @@ function checkSecret(secret: Uint8Array): void {
 /** The BIP340 x-only public key of a secret. */
 export function authorityPublicKey(secret: Uint8Array): Uint8Array {
   checkSecret(secret);
-  return schnorr.getPublicKey(secret);
+  return schnorrPublicKey(secret);
 }
 
 export function generateAuthorityKeyPair(rng: RandomSource = defaultRandom): AuthorityKeyPair {

@@ -2,7 +2,9 @@
 // scheme of certificates) and certificate verification rules.
 import { describe, expect, test } from "bun:test";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
-import { schnorr } from "@noble/curves/secp256k1.js";
+import { schnorr, secp256k1 } from "@noble/curves/secp256k1.js";
+import { schnorrPublicKey, schnorrSign } from "../../src/noise/schnorr.ts";
+import { useEcWasm } from "../../src/noise/wasm/secp256k1.ts";
 import { readSharedCsv, readSharedJson } from "../helpers/shared.ts";
 import {
   KeyDecodeError,
@@ -135,10 +137,46 @@ describe("BIP340 (bip340_test_vectors.csv)", () => {
         expect(bytesToHex(schnorr.getPublicKey(hexToBytes(secret))).toUpperCase()).toBe(row["public key"] as string);
         const produced = schnorr.sign(message, hexToBytes(secret), hexToBytes(row.aux_rand as string));
         expect(bytesToHex(produced).toUpperCase()).toBe(row.signature as string);
+        // The pool's own signer (src/noise/schnorr.ts), through both arithmetic paths.
+        for (const wasm of [true, false]) {
+          useEcWasm(wasm);
+          try {
+            expect(bytesToHex(schnorrPublicKey(hexToBytes(secret))).toUpperCase()).toBe(row["public key"] as string);
+            const own = schnorrSign(message, hexToBytes(secret), hexToBytes(row.aux_rand as string));
+            expect(bytesToHex(own).toUpperCase()).toBe(row.signature as string);
+          } finally {
+            useEcWasm(true);
+          }
+        }
       }
       expect(schnorr.verify(signature, message, publicKey)).toBe(row["verification result"] === "TRUE");
     });
   }
+});
+
+describe("own BIP340 signer", () => {
+  test("signatures of random keys over random messages verify with @noble/curves (odd and even y for P and R)", () => {
+    const rng = seededRandom(77);
+    let oddP = 0;
+    for (let i = 0; i < 60; i++) {
+      const secret = generateAuthorityKeyPair(rng).secret;
+      const message = rng(i % 3 === 0 ? 0 : 32 + (i % 5));
+      const sig = schnorrSign(message, secret, rng(32));
+      expect(schnorr.verify(sig, message, schnorrPublicKey(secret))).toBe(true);
+      expect(bytesToHex(schnorrPublicKey(secret))).toBe(bytesToHex(schnorr.getPublicKey(secret)));
+      if ((secp256k1.Point.BASE.multiply(BigInt(`0x${bytesToHex(secret)}`)).toAffine().y & 1n) === 1n) oddP++;
+    }
+    expect(oddP).toBeGreaterThan(10);
+    expect(oddP).toBeLessThan(50);
+  });
+
+  test("refuses a zero or out-of-range secret and a wrong-length aux_rand", () => {
+    expect(() => schnorrSign(new Uint8Array(32), new Uint8Array(32), new Uint8Array(32))).toThrow(RangeError);
+    expect(() => schnorrSign(new Uint8Array(32), new Uint8Array(32).fill(0xff), new Uint8Array(32))).toThrow(RangeError);
+    const secret = new Uint8Array(32);
+    secret[31] = 1;
+    expect(() => schnorrSign(new Uint8Array(32), secret, new Uint8Array(31))).toThrow(RangeError);
+  });
 });
 
 describe("certificates", () => {

@@ -402,7 +402,7 @@ static void gej_add_affine(gej *p, const fe *ax, const fe *ay) {
 /* ---- the memory the TypeScript side reads and writes ------------------------------------ */
 
 /* io: [0,32) input 1, [32,64) output, [64,128) input 2 / digits of the first half,
- * [128,192) digits of the second half. */
+ * [128,192) digits of the second half, [192,224) second output (y of base_mul_io). */
 static uint8_t io[256];
 
 uint8_t *io_ptr(void) { return io; }
@@ -610,7 +610,8 @@ static void build_g_table(void) {
   g_ready = 1;
 }
 
-/* x(d·G) into io[32..64) from d's BASE_ROWS odd signed digits at io[64..). Returns 0 on infinity. */
+/* d·G from d's BASE_ROWS odd signed digits at io[64..): x into io[32..64), y into io[192..224)
+ * (BIP340 signing needs y's parity). Returns 0 on infinity. */
 i32 base_mul_io(void) {
   if (!g_ready) build_g_table();
   const int8_t *d = (const int8_t *)(io + 64);
@@ -628,10 +629,13 @@ i32 base_mul_io(void) {
     gej_add_affine(&acc, &gx[idx], &y);
   }
   if (acc.inf) return 0;
-  fe zi, zi2, x;
+  fe zi, zi2, x, y;
   fe_inv(&zi, &acc.z);
   fe_sqr(&zi2, &zi);
   fe_mul(&x, &acc.x, &zi2);
+  fe_mul(&y, &acc.y, &zi2);
+  fe_mul(&y, &y, &zi);
   fe_get_b32(io + 32, &x);
+  fe_get_b32(io + 192, &y);
   return 1;
 }

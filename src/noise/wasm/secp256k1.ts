@@ -29,6 +29,7 @@ export const IO_OUT = 32;
 export const IO_IN2 = 64;
 export const IO_DIGITS1 = 64;
 export const IO_DIGITS2 = 128;
+export const IO_OUT2 = 192;
 
 export interface Secp256k1Wasm {
   /** The 256-byte buffer shared with the module: inputs and outputs as big-endian 32-byte values. */
@@ -43,7 +44,7 @@ export interface Secp256k1Wasm {
   prepare(id: number): void;
   /** x(d·P) into io[OUT] for the prepared point, from GLV digits at io[DIGITS1] / io[DIGITS2]; false on infinity. */
   pointMul(digits: number, neg1: boolean, neg2: boolean, delta1: number, delta2: number): boolean;
-  /** x(d·G) into io[OUT] from the fixed-base digits at io[DIGITS1]; false on infinity. */
+  /** d·G from the fixed-base digits at io[DIGITS1]: x into io[OUT], y into io[OUT2]; false on infinity. */
   baseMul(): boolean;
 }
 
