@@ -186,8 +186,8 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
   }
 
   async start(): Promise<{ host: string; port: number }> {
-    // Keys for the first handshakes, before the listener opens.
-    this.ephemeral.refill(Math.min(32, this.opts.ephemeralKeys));
+    // No keys are made up front: that would delay serving by their cost; the first handshakes make
+    // their own and the refill timer fills the pool while idle.
     // reusePort works at runtime but is missing from bun-types' listen options.
     const listenOptions: import("bun").TCPSocketListenOptions<SocketData> & { reusePort: boolean } = {
       hostname: this.opts.host,
