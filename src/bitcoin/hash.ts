@@ -25,9 +25,16 @@ export const sha256: (data: Uint8Array) => Uint8Array =
       }
     : (data) => nobleSha256(data);
 
+/** The inner hash of sha256d: a scratch, since only the outer one is returned (one allocation per share less). */
+const inner = new Uint8Array(32);
+
 /** SHA256(SHA256(data)): txids, merkle nodes, block hashes. Internal byte order. */
 export function sha256d(data: Uint8Array): Uint8Array {
-  return sha256(sha256(data));
+  if (native === null) return nobleSha256(nobleSha256(data));
+  native.hash(data, inner);
+  const out = new Uint8Array(32);
+  native.hash(inner, out);
+  return out;
 }
 
 const tagCache = new Map<string, Uint8Array>();

@@ -13,7 +13,7 @@
 import { SeenShares } from "./seen-shares.ts";
 import { equalBytes, internalToDisplayHex, reverseBytes } from "../bitcoin/bytes.ts";
 import { sha256d } from "../bitcoin/hash.ts";
-import { serializeHeader, type BlockHeader } from "../bitcoin/header.ts";
+import { HEADER_SIZE, serializeHeader, type BlockHeader } from "../bitcoin/header.ts";
 import { NETWORKS, type Network } from "../bitcoin/network.ts";
 import { blockSubsidy } from "../bitcoin/subsidy.ts";
 import {
@@ -189,6 +189,8 @@ export class StratumV2Pool {
     bits: 0,
     nonce: 0,
   };
+  /** The serialized header of the share being checked (copied when it is a block). */
+  private readonly headerBytes = new Uint8Array(HEADER_SIZE);
 
   constructor(options: Partial<PoolOptions> & Pick<PoolOptions, "network" | "payouts">, clock: Clock) {
     this.options = { ...DEFAULT_POOL_OPTIONS, ...options };
@@ -643,7 +645,7 @@ export class StratumV2Pool {
     h.time = s.ntime >>> 0;
     h.bits = job.bits;
     h.nonce = s.nonce >>> 0;
-    const header = serializeHeader(h);
+    const header = serializeHeader(h, this.headerBytes);
     const hash = sha256d(header);
 
     const isBlock = hashMeetsTarget(hash, job.targetLe);
@@ -666,7 +668,7 @@ export class StratumV2Pool {
         hashHex: internalToDisplayHex(hash),
         height: job.template.height,
         prevHashHex: internalToDisplayHex(job.prevHash),
-        header,
+        header: header.slice(),
         block: job.assembleBlock(header, extranonce),
         worker: channel.worker.name,
         endpoint,
