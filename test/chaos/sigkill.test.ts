@@ -95,10 +95,13 @@ test("SIGKILL the moment the block is logged, its submission already on the way:
   const p = await startProcess(dir);
   startFinder(p);
   await until("a block found by the pool process", () => p.stderr().includes("INFO  block found"), 20_000);
-  await kill9(p);
-  finder?.stop();
   const found = /INFO {2}block found component=blocks hash=([0-9a-f]{64})/.exec(p.stderr());
   const hash = (found as RegExpExecArray)[1] as string;
+  // Kill while the node holds the submission (it answers after 1 s): the request is on the way. The
+  // log line comes just before the HTTP request leaves, so killing on the log line alone raced it.
+  await until("the block's submitblock reached the node", () => core.submitCalls.includes(hash), 5_000);
+  await kill9(p);
+  finder?.stop();
   // The block was written (synchronously, FULL sync) before it was logged and submitted.
   const onDisk = storedBlocks(dir).find((b) => b.hash === hash);
   expect(onDisk?.status).toBe("pending");
