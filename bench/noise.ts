@@ -22,6 +22,7 @@ import {
 } from "../src/noise/ellswift.ts";
 import { multiplyXonly, multiplyXonlyPair, preparePoint, scalarFromBytes } from "../src/noise/scalar-mult.ts";
 import { useEcWasm } from "../src/noise/wasm/secp256k1.ts";
+import { nativeSecp256k1, useNativeSecp256k1 } from "../src/noise/native/secp256k1.ts";
 import { generateAuthorityKeyPair } from "../src/noise/keys.ts";
 import { encodeCertificate, signCertificate, verifyCertificate } from "../src/noise/certificate.ts";
 import { SymmetricState } from "../src/noise/symmetric-state.ts";
@@ -85,25 +86,40 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
   // The same remote point as a noble Point (even y), for the reference figures.
   const remoteNoble = secp256k1.Point.fromHex(`02${remote.x.toString(16).padStart(64, "0")}`);
 
-  // The bigint path the WebAssembly arithmetic replaces (src/noise/wasm), for comparison.
-  const withoutWasm = <T>(fn: () => T): T => {
-    useEcWasm(false);
+  // The default path is libsecp256k1 through FFI where installed, else WebAssembly (src/noise/wasm);
+  // the WebAssembly-only and bigint paths are measured too, for comparison.
+  const native = nativeSecp256k1();
+  figures.ec_native_libsecp256k1 = native === null ? 0 : 1;
+  const withoutNative = <T>(fn: () => T): T => {
+    useNativeSecp256k1(false);
     try {
       return fn();
     } finally {
-      useEcWasm(true);
+      useNativeSecp256k1(true);
     }
   };
+  const withoutWasm = <T>(fn: () => T): T =>
+    withoutNative(() => {
+      useEcWasm(false);
+      try {
+        return fn();
+      } finally {
+        useEcWasm(true);
+      }
+    });
   const remoteBigint = withoutWasm(() => prepareEllSwift(act1));
+  const remoteWasm = withoutNative(() => prepareEllSwift(act1));
 
   const steps: [string, string, () => unknown][] = [
-    ["keygen_us", "keygen: x(secret·G), own fixed-base table", () => xonlyPublicKey(randomSecretKey())],
+    ["keygen_us", `keygen: x(secret·G) [${native === null ? "WebAssembly" : "libsecp256k1"}]`, () => xonlyPublicKey(randomSecretKey())],
     ["keygen_noble_us", "keygen reference: noble getPublicKey", () => secp256k1.getPublicKey(secret)],
     ["ellswift_encode_us", "ellswift encode (x → 64 B)", () => ellswiftEncode(xonly)],
     ["ellswift_decode_us", "ellswift decode (64 B → x)", () => ellswiftDecodeX(act1)],
     ["ecdh_prepare_us", "ECDH prepare (x → table)", () => preparePoint(remote.x, true)],
     ["ecdh_multiply_us", "ECDH multiply (own GLV, prepared)", () => multiplyXonly(remote, d)],
-    ["ecdh_pair_us", "ECDH pair (responder: ee + es, one table)", () => multiplyXonlyPair(remote, d, d2)],
+    ["ecdh_pair_us", `ECDH pair (responder: ee + es) [${native === null ? "WebAssembly" : "libsecp256k1"}]`, () => multiplyXonlyPair(remote, d, d2)],
+    ["keygen_wasm_us", "keygen, WebAssembly path", () => withoutNative(() => xonlyPublicKey(randomSecretKey()))],
+    ["ecdh_pair_wasm_us", "ECDH pair, WebAssembly path", () => withoutNative(() => multiplyXonlyPair(remoteWasm, d, d2))],
     ["keygen_bigint_us", "keygen, bigint path (WebAssembly off)", () => withoutWasm(() => xonlyPublicKey(randomSecretKey()))],
     ["ellswift_encode_bigint_us", "ellswift encode, bigint path", () => withoutWasm(() => ellswiftEncode(xonly))],
     ["ecdh_pair_bigint_us", "ECDH pair, bigint path", () => withoutWasm(() => multiplyXonlyPair(remoteBigint, d, d2))],

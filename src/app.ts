@@ -18,6 +18,7 @@ import { keyPaths, loadOrCreateKeys, PoolIdentity } from "./server/sv2/identity.
 import { Sv2Server, sv2OptionsFromConfig } from "./server/sv2/server.ts";
 import { listenError, openPoolListeners, type PoolListeners } from "./server/early-listener.ts";
 import { selectAead } from "./noise/native/select.ts";
+import { nativeSecp256k1, useNativeSecp256k1 } from "./noise/native/secp256k1.ts";
 import { HttpServer } from "./http/server.ts";
 import { Sv1Server, sv1OptionsFromConfig } from "./server/sv1/server.ts";
 import { VERSION } from "./version.ts";
@@ -62,6 +63,10 @@ async function startOnListeners(config: Config, options: StartOptions, listeners
   const clock = options.clock ?? systemClock;
   const logger = options.logger;
   const startedAtMs = clock.nowMs();
+  // Before any key is made: libsecp256k1 for ECDH and key generation when installed and allowed.
+  useNativeSecp256k1(config.sv2.secp256k1 === "auto");
+  const ec = nativeSecp256k1();
+  logger.info("handshake elliptic-curve arithmetic", { ecdh: ec === null ? "built-in WebAssembly" : `libsecp256k1 (${ec.name})`, setting: config.sv2.secp256k1 });
   const paths = keyPaths(config.dataDir, config.sv2.authorityKeyFile, config.sv2.staticKeyFile);
   const keys = loadOrCreateKeys(paths);
   for (const created of keys.created) logger.info("created key file", { path: created });

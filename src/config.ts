@@ -36,7 +36,7 @@ export interface Config {
     embeddedDifficulty: number;
     embeddedMempoolTxs: number;
   };
-  sv2: { enabled: boolean; listen: HostPort; certificateValiditySec: number; authorityKeyFile: string; staticKeyFile: string; aead: "pure" | "noble" | "libsodium" | "tcc" | "auto" };
+  sv2: { enabled: boolean; listen: HostPort; certificateValiditySec: number; authorityKeyFile: string; staticKeyFile: string; aead: "pure" | "noble" | "libsodium" | "tcc" | "auto"; secp256k1: "auto" | "wasm" };
   sv1: { enabled: boolean; listen: HostPort; extranonce2Size: number; maxLineBytes: number };
   http: { enabled: boolean; listen: HostPort; token: string };
   payout: { payouts: Payout[]; tag: string };
@@ -108,6 +108,7 @@ export const SCHEMA: Record<string, Record<string, KeySpec>> = {
     authority_key_file: { type: "string", default: "authority.key", description: "Authority key pair (relative to data_dir)" },
     static_key_file: { type: "string", default: "static.key", description: "Pool static Noise key (relative to data_dir)" },
     aead: { type: "enum", values: ["pure", "noble", "libsodium", "tcc", "auto"], default: "pure", description: "ChaCha20-Poly1305 implementation (pure TS is fastest for share-sized frames; libsodium via FFI if installed)" },
+    secp256k1: { type: "enum", values: ["auto", "wasm"], default: "auto", description: "Handshake ECDH and key generation: auto = the system's libsecp256k1 when installed (Debian libsecp256k1-1, ~4x faster), else the built-in WebAssembly; wasm = always the built-in" },
   },
   sv1: {
     enabled: { type: "bool", default: true, description: "Serve Stratum V1 miners" },
@@ -404,6 +405,7 @@ export function resolveConfig(...layers: RawConfig[]): Config {
       authorityKeyFile: str("sv2", "authority_key_file"),
       staticKeyFile: str("sv2", "static_key_file"),
       aead: str("sv2", "aead") as Config["sv2"]["aead"],
+      secp256k1: str("sv2", "secp256k1") as Config["sv2"]["secp256k1"],
     },
     sv1: {
       enabled: bool("sv1", "enabled"),

@@ -10,6 +10,7 @@ import { randomBytes } from "@noble/hashes/utils.js";
 import { N, P, add, bigIntTo32Bytes, bytesToBigInt, inv, isSquare, isValidX, mod, mul, neg, sqr, sqrt, sub } from "./field.ts";
 import { multiplyXonly, preparePoint, scalarFromBytes } from "./scalar-mult.ts";
 import { baseMultiplyXonly } from "./base-mult.ts";
+import { IO_IN, IO_IN2, IO_OUT, ecWasm } from "./wasm/secp256k1.ts";
 import type { PreparedPoint } from "./scalar-mult.ts";
 
 /** Source of random bytes; injectable so handshakes can be replayed from fixed vectors. */
@@ -142,6 +143,14 @@ export function ellswiftDecode(encoding: Uint8Array): Uint8Array {
 
 export function ellswiftDecodeX(encoding: Uint8Array): bigint {
   if (encoding.length !== 64) throw new RangeError("ElligatorSwift encoding must be 64 bytes");
+  const w = ecWasm();
+  if (w !== null) {
+    // The same map in secp256k1.c, with Legendre-symbol square tests instead of exponentiations.
+    w.io.set(encoding.subarray(0, 32), IO_IN);
+    w.io.set(encoding.subarray(32, 64), IO_IN2);
+    w.decode();
+    return bytesToBigInt(w.io, IO_OUT);
+  }
   return xswiftec(bytesToBigInt(encoding, 0), bytesToBigInt(encoding, 32));
 }
 
@@ -154,11 +163,22 @@ export function ellswiftEncode(pubkeyX: Uint8Array, rng: RandomSource = defaultR
   if (pubkeyX.length !== 32) throw new RangeError("x coordinate must be 32 bytes");
   const x = bytesToBigInt(pubkeyX);
   if (x >= P || !isValidX(x)) throw new RangeError("not the x coordinate of a secp256k1 point");
+  const w = ecWasm();
   for (;;) {
     const draw = rng(33);
     if (draw.length !== 33) throw new RangeError("random source returned the wrong length");
     const u = bytesToBigInt(draw, 0);
     if (u === 0n || u >= P) continue;
+    if (w !== null) {
+      // One try in secp256k1.c: square tests by the Legendre symbol, a root only when it exists.
+      w.io.set(draw.subarray(0, 32), IO_IN);
+      w.io.set(pubkeyX, IO_IN2);
+      if (!w.encodeTry((draw[32] as number) & 7)) continue;
+      const out = new Uint8Array(64);
+      out.set(draw.subarray(0, 32), 0);
+      out.set(w.io.subarray(IO_OUT, IO_OUT + 32), 32);
+      return out;
+    }
     const t = xswiftecInvUnnormalized(u, x, (draw[32] as number) & 7);
     if (t === null) continue;
     const out = new Uint8Array(64);

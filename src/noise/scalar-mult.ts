@@ -27,6 +27,7 @@ import { Jacobian, invertAll } from "./jacobian.ts";
 import { recodeOdd } from "./recode.ts";
 import { IO_DIGITS1, IO_DIGITS2, IO_IN, IO_OUT, ecWasm } from "./wasm/secp256k1.ts";
 import type { Secp256k1Wasm } from "./wasm/secp256k1.ts";
+import { nativeSecp256k1 } from "./native/secp256k1.ts";
 
 /** Cube root of unity in the field: (β·x, y) = λ·(x, y). */
 const BETA = 0x7ae96a2b657c07106e64479eac3434e99cf0497512f58995c1396c28719501een;
@@ -123,6 +124,8 @@ function buildOddMultiples(px: bigint, py: bigint): { table: OddMultiples; z2sq:
 export function preparePoint(x: bigint, knownValid = false): PreparedPoint {
   if (x <= 0n || x >= P || (!knownValid && !isValidX(x))) throw new RangeError("not the x coordinate of a curve point");
   const point: PreparedPoint = { x, id: nextPointId++, bigint: null };
+  // libsecp256k1 needs no table (it parses the point per call); WebAssembly builds one now.
+  if (nativeSecp256k1() !== null) return point;
   const w = ecWasm();
   if (w !== null) {
     bigIntTo32Bytes(x, w.io, IO_IN);
@@ -219,6 +222,12 @@ function multiplyWasm(w: Secp256k1Wasm, point: PreparedPoint, g: GlvDigits): Uin
 
 /** x(d·P) as 32 big-endian bytes, for a secret scalar 1 ≤ d < n and a prepared point P. */
 export function multiplyXonly(point: PreparedPoint, d: bigint): Uint8Array {
+  if (d <= 0n || d >= N) throw new RangeError("secret scalar out of range");
+  const native = nativeSecp256k1();
+  if (native !== null) {
+    const x = native.ecdhXonly(bigIntTo32Bytes(point.x), bigIntTo32Bytes(d));
+    if (x !== null) return x;
+  }
   const g = glvDigits(d);
   const w = ecWasm();
   if (w !== null) return multiplyWasm(w, point, g);
@@ -232,6 +241,12 @@ export function multiplyXonly(point: PreparedPoint, d: bigint): Uint8Array {
  * multiply the initiator's ephemeral key.
  */
 export function multiplyXonlyPair(point: PreparedPoint, d1: bigint, d2: bigint): [Uint8Array, Uint8Array] {
+  if (d1 <= 0n || d1 >= N || d2 <= 0n || d2 >= N) throw new RangeError("secret scalar out of range");
+  const native = nativeSecp256k1();
+  if (native !== null) {
+    const xs = native.ecdhXonlyPair(bigIntTo32Bytes(point.x), bigIntTo32Bytes(d1), bigIntTo32Bytes(d2));
+    if (xs !== null) return xs;
+  }
   const w = ecWasm();
   if (w !== null) return [multiplyWasm(w, point, glvDigits(d1)), multiplyWasm(w, point, glvDigits(d2))];
   const t = bigintTable(point);

@@ -122,7 +122,7 @@ describe("check-config and config-example", () => {
       code: EXIT_USAGE,
       out: [],
       err: [
-        "sv2pool: configuration error: unknown environment variable SV2POOL_SV2_LISTEN_ADDR; variables of [sv2]: SV2POOL_SV2_ENABLED, SV2POOL_SV2_LISTEN, SV2POOL_SV2_CERTIFICATE_VALIDITY_SEC, SV2POOL_SV2_AUTHORITY_KEY_FILE, SV2POOL_SV2_STATIC_KEY_FILE, SV2POOL_SV2_AEAD",
+        "sv2pool: configuration error: unknown environment variable SV2POOL_SV2_LISTEN_ADDR; variables of [sv2]: SV2POOL_SV2_ENABLED, SV2POOL_SV2_LISTEN, SV2POOL_SV2_CERTIFICATE_VALIDITY_SEC, SV2POOL_SV2_AUTHORITY_KEY_FILE, SV2POOL_SV2_STATIC_KEY_FILE, SV2POOL_SV2_AEAD, SV2POOL_SV2_SECP256K1",
       ],
     });
   });

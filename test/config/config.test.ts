@@ -68,7 +68,7 @@ const BAD: BadConfig[] = [
   {
     name: "unknown key in a section",
     toml: '[sv2]\nlisten_addr = "0.0.0.0:34254"\n',
-    message: `${TOML}: unknown key sv2.listen_addr; keys of [sv2]: enabled, listen, certificate_validity_sec, authority_key_file, static_key_file, aead`,
+    message: `${TOML}: unknown key sv2.listen_addr; keys of [sv2]: enabled, listen, certificate_validity_sec, authority_key_file, static_key_file, aead, secp256k1`,
   },
   {
     name: "unknown top-level key",
@@ -213,7 +213,7 @@ const BAD: BadConfig[] = [
     name: "env: unknown variable of a known section",
     env: { SV2POOL_SV2_LISTEN_ADDR: "0.0.0.0:34254" },
     message:
-      "unknown environment variable SV2POOL_SV2_LISTEN_ADDR; variables of [sv2]: SV2POOL_SV2_ENABLED, SV2POOL_SV2_LISTEN, SV2POOL_SV2_CERTIFICATE_VALIDITY_SEC, SV2POOL_SV2_AUTHORITY_KEY_FILE, SV2POOL_SV2_STATIC_KEY_FILE, SV2POOL_SV2_AEAD",
+      "unknown environment variable SV2POOL_SV2_LISTEN_ADDR; variables of [sv2]: SV2POOL_SV2_ENABLED, SV2POOL_SV2_LISTEN, SV2POOL_SV2_CERTIFICATE_VALIDITY_SEC, SV2POOL_SV2_AUTHORITY_KEY_FILE, SV2POOL_SV2_STATIC_KEY_FILE, SV2POOL_SV2_AEAD, SV2POOL_SV2_SECP256K1",
   },
   {
     name: "env: unknown variable",
@@ -433,7 +433,7 @@ test("defaults", () => {
       embeddedDifficulty: 0,
       embeddedMempoolTxs: 0,
     },
-    sv2: { enabled: true, listen: { host: "127.0.0.1", port: 34254 }, certificateValiditySec: 86_400, authorityKeyFile: "authority.key", staticKeyFile: "static.key", aead: "pure" },
+    sv2: { enabled: true, listen: { host: "127.0.0.1", port: 34254 }, certificateValiditySec: 86_400, authorityKeyFile: "authority.key", staticKeyFile: "static.key", aead: "pure", secp256k1: "auto" },
     sv1: { enabled: true, listen: { host: "127.0.0.1", port: 3333 }, extranonce2Size: 4, maxLineBytes: 4096 },
     http: { enabled: true, listen: { host: "127.0.0.1", port: 8080 }, token: "" },
     payout: {

@@ -21,6 +21,7 @@ import { N, P } from "../../src/noise/field.ts";
 import { baseMultiplyXonly } from "../../src/noise/base-mult.ts";
 import { seededRandom } from "./helpers.ts";
 import { ecWasm, useEcWasm } from "../../src/noise/wasm/secp256k1.ts";
+import { nativeSecp256k1, useNativeSecp256k1 } from "../../src/noise/native/secp256k1.ts";
 
 const decodeRows = readSharedCsv("sv2", "vectors", "bip324_ellswift_decode_test_vectors.csv");
 const invRows = readSharedCsv("sv2", "vectors", "bip324_xswiftec_inv_test_vectors.csv");
@@ -29,17 +30,27 @@ const packetRows = readSharedCsv("sv2", "vectors", "bip324_packet_encoding_test_
 const big = (hex: string): bigint => BigInt(`0x${hex}`);
 const hex32 = (v: bigint): string => v.toString(16).padStart(64, "0");
 
-// Every vector runs through both arithmetic paths: the WebAssembly build of secp256k1.c (the
-// default) and the bigint code it replaces when WebAssembly is unavailable.
-for (const backend of ["wasm", "bigint"] as const) {
+// Every vector runs through each arithmetic path: libsecp256k1 through FFI (ECDH and key
+// generation, where the system has it), the WebAssembly build of secp256k1.c, and the bigint code
+// used when WebAssembly is unavailable.
+const nativeInstalled = nativeSecp256k1() !== null;
+const backends = nativeInstalled ? (["native", "wasm", "bigint"] as const) : (["wasm", "bigint"] as const);
+
+if (!nativeInstalled) test.skip("libsecp256k1 is not installed here (Debian: libsecp256k1-1): its path is not run", () => {});
+
+for (const backend of backends) {
   describe(`${backend} arithmetic`, () => {
     beforeAll(() => {
-      useEcWasm(backend === "wasm");
-      if (backend === "wasm") expect(ecWasm()).not.toBeNull();
-      else expect(ecWasm()).toBeNull();
+      useNativeSecp256k1(backend === "native");
+      useEcWasm(backend !== "bigint");
+      if (backend === "native") expect(nativeSecp256k1()).not.toBeNull();
+      else expect(nativeSecp256k1()).toBeNull();
+      if (backend === "bigint") expect(ecWasm()).toBeNull();
+      else expect(ecWasm()).not.toBeNull();
     });
     afterAll(() => {
       useEcWasm(true);
+      useNativeSecp256k1(true);
     });
 
     describe("ellswift decode (BIP324 ellswift_decode_test_vectors.csv)", () => {

@@ -5,6 +5,7 @@ import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { schnorr, secp256k1 } from "@noble/curves/secp256k1.js";
 import { schnorrPublicKey, schnorrSign } from "../../src/noise/schnorr.ts";
 import { useEcWasm } from "../../src/noise/wasm/secp256k1.ts";
+import { useNativeSecp256k1 } from "../../src/noise/native/secp256k1.ts";
 import { readSharedCsv, readSharedJson } from "../helpers/shared.ts";
 import {
   KeyDecodeError,
@@ -137,8 +138,10 @@ describe("BIP340 (bip340_test_vectors.csv)", () => {
         expect(bytesToHex(schnorr.getPublicKey(hexToBytes(secret))).toUpperCase()).toBe(row["public key"] as string);
         const produced = schnorr.sign(message, hexToBytes(secret), hexToBytes(row.aux_rand as string));
         expect(bytesToHex(produced).toUpperCase()).toBe(row.signature as string);
-        // The pool's own signer (src/noise/schnorr.ts), through both arithmetic paths.
-        for (const wasm of [true, false]) {
+        // The pool's own signer (src/noise/schnorr.ts), through every arithmetic path (the x-only key
+        // goes through libsecp256k1 when it is installed).
+        for (const [native, wasm] of [[true, true], [false, true], [false, false]] as const) {
+          useNativeSecp256k1(native);
           useEcWasm(wasm);
           try {
             expect(bytesToHex(schnorrPublicKey(hexToBytes(secret))).toUpperCase()).toBe(row["public key"] as string);
@@ -146,6 +149,7 @@ describe("BIP340 (bip340_test_vectors.csv)", () => {
             expect(bytesToHex(own).toUpperCase()).toBe(row.signature as string);
           } finally {
             useEcWasm(true);
+            useNativeSecp256k1(true);
           }
         }
       }

@@ -3,7 +3,7 @@
  * equal to the bigint path on edge values and random inputs. The BIP324 vectors run through both
  * paths in ellswift.test.ts.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
@@ -11,9 +11,11 @@ import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { SOURCE_SHA256 } from "../../src/noise/wasm/secp256k1-wasm.ts";
 import { IO_IN, IO_IN2, IO_OUT, ecWasm, useEcWasm } from "../../src/noise/wasm/secp256k1.ts";
+import { useNativeSecp256k1 } from "../../src/noise/native/secp256k1.ts";
 import { N, P, bigIntTo32Bytes, bytesToBigInt, inv, sqrt } from "../../src/noise/field.ts";
 import { multiplyXonly, multiplyXonlyPair, preparePoint } from "../../src/noise/scalar-mult.ts";
 import { baseMultiply, baseMultiplyXonly } from "../../src/noise/base-mult.ts";
+import { ellswiftDecodeX, ellswiftEncode } from "../../src/noise/ellswift.ts";
 import { seededRandom } from "./helpers.ts";
 
 const SRC = join(import.meta.dir, "..", "..", "src", "noise", "wasm", "secp256k1.c");
@@ -43,6 +45,15 @@ const EDGE: bigint[] = [
   (1n << 256n) - (1n << 32n) - 978n, // p − 1 written out
   P - (1n << 26n), // low limbs all ones below a borrow
 ];
+
+// These tests compare the WebAssembly path with the bigint one: libsecp256k1 (which would take
+// the ECDH and key generation when installed) is switched off here and tested in ellswift.test.ts.
+beforeAll(() => {
+  useNativeSecp256k1(false);
+});
+afterAll(() => {
+  useNativeSecp256k1(true);
+});
 
 afterEach(() => {
   useEcWasm(true);
@@ -125,6 +136,31 @@ describe("WebAssembly secp256k1", () => {
       expect(bytesToHex(baseMultiplyXonly(d1))).toBe(base);
       expect(baseMultiply(d1)).toEqual({ x: g.x, y: g.y });
       useEcWasm(true);
+    }
+  });
+
+  test("ElligatorSwift decode and encode in secp256k1.c give the bigint path's bytes exactly", () => {
+    const rng = seededRandom(14);
+    for (let i = 0; i < 300; i++) {
+      // Any 64 bytes decode, including u or t ≥ p, zero, and the u³ + t² + 7 = 0 corner's neighbourhood.
+      const enc = rng(64);
+      if (i === 0) enc.fill(0);
+      if (i === 1) enc.fill(0xff);
+      const viaWasm = ellswiftDecodeX(enc);
+      useEcWasm(false);
+      const viaBigint = ellswiftDecodeX(enc);
+      useEcWasm(true);
+      expect(viaWasm).toBe(viaBigint);
+    }
+    for (let i = 0; i < 100; i++) {
+      const x = baseMultiplyXonly(randomBelow(rng, N));
+      const seed = 1000 + i;
+      const viaWasm = ellswiftEncode(x, seededRandom(seed));
+      useEcWasm(false);
+      const viaBigint = ellswiftEncode(x, seededRandom(seed));
+      useEcWasm(true);
+      expect(bytesToHex(viaWasm)).toBe(bytesToHex(viaBigint));
+      expect(bytesToHex(bigIntTo32Bytes(ellswiftDecodeX(viaWasm)))).toBe(bytesToHex(x));
     }
   });
 

@@ -15,6 +15,7 @@ import { MiningSetupFlags } from "../../src/sv2/constants.ts";
 import { openPoolListeners, type PoolListeners } from "../../src/server/early-listener.ts";
 import { writeAuthorityKeyFile, writeStaticKeyFile } from "../../src/server/keyfiles.ts";
 import { RawSv2Client } from "../helpers/sv2-raw.ts";
+import { nativeSecp256k1, useNativeSecp256k1 } from "../../src/noise/native/secp256k1.ts";
 import { waitFor } from "../helpers/sv2.ts";
 import { RawV1Client, notifyOf } from "../sv1/helpers.ts";
 
@@ -103,3 +104,22 @@ test("a start-up that fails after the ports opened closes them and the miners he
   await waitFor("the held miner is closed", () => held.closed);
   await expect(Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } })).rejects.toThrow();
 });
+
+test('sv2.secp256k1: "wasm" makes the handshakes use the built-in arithmetic (logged), and a miner is served', async () => {
+  const { dir, authorityKey } = dataDirWithKeys();
+  const base = { "": { data_dir: dir }, sv2: { listen: "127.0.0.1:0", secp256k1: "wasm" }, sv1: { enabled: false }, http: { enabled: false } };
+  const logger = createMemoryLogger();
+  try {
+    running = await startPool(resolveConfig(base), { logger });
+    const ec = logger.records.find((r) => r.msg === "handshake elliptic-curve arithmetic");
+    expect(ec?.fields).toMatchObject({ ecdh: "built-in WebAssembly", setting: "wasm" });
+    expect(nativeSecp256k1()).toBeNull();
+    const port = Number((running.sv2Address ?? "").split(":")[1]);
+    const miner = new RawSv2Client(authorityKey);
+    sv2Clients.push(miner);
+    await miner.connect(port);
+    expect((await miner.setup(MiningSetupFlags.REQUIRES_STANDARD_JOBS)).type).toBe("SetupConnectionSuccess");
+  } finally {
+    useNativeSecp256k1(true);
+  }
+}, 20_000);

@@ -21,6 +21,8 @@ interface Exports {
   prepare_io(): void;
   point_mul_io(digits: number, neg1: number, neg2: number, delta1: number, delta2: number): number;
   base_mul_io(): number;
+  decode_io(): void;
+  encode_try_io(c: number): number;
 }
 
 /** Byte offsets inside the C side's `io` buffer (see secp256k1.c). */
@@ -46,6 +48,10 @@ export interface Secp256k1Wasm {
   pointMul(digits: number, neg1: boolean, neg2: boolean, delta1: number, delta2: number): boolean;
   /** d·G from the fixed-base digits at io[DIGITS1]: x into io[OUT], y into io[OUT2]; false on infinity. */
   baseMul(): boolean;
+  /** XSwiftEC(u, t) for u at io[IN], t at io[IN2]: x into io[OUT]. */
+  decode(): void;
+  /** One ElligatorSwift encoding try for u at io[IN], x at io[IN2] and case c: t into io[OUT], or false. */
+  encodeTry(c: number): boolean;
 }
 
 let instance: Secp256k1Wasm | null | undefined;
@@ -70,6 +76,8 @@ function load(): Secp256k1Wasm | null {
       },
       pointMul: (digits, neg1, neg2, delta1, delta2) => exp.point_mul_io(digits, neg1 ? 1 : 0, neg2 ? 1 : 0, delta1, delta2) === 1,
       baseMul: () => exp.base_mul_io() === 1,
+      decode: () => exp.decode_io(),
+      encodeTry: (c) => exp.encode_try_io(c) === 1,
     };
   } catch {
     return null;
