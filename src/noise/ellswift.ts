@@ -8,7 +8,8 @@
 import { sha256 } from "./hash.ts";
 import { randomBytes } from "@noble/hashes/utils.js";
 import { N, P, add, bigIntTo32Bytes, bytesToBigInt, inv, isSquare, isValidX, mod, mul, neg, sqr, sqrt, sub } from "./field.ts";
-import { multiplyXonly, preparePoint, scalarFromBytes } from "./scalar-mult.ts";
+import { multiplyXonly, multiplyXonlyPair, preparePoint, scalarFromBytes } from "./scalar-mult.ts";
+import { nativeSecp256k1 } from "./native/secp256k1.ts";
 import { baseMultiplyXonly } from "./base-mult.ts";
 import { IO_IN, IO_IN2, IO_OUT, ecWasm } from "./wasm/secp256k1.ts";
 import type { PreparedPoint } from "./scalar-mult.ts";
@@ -163,6 +164,11 @@ export function ellswiftEncode(pubkeyX: Uint8Array, rng: RandomSource = defaultR
   if (pubkeyX.length !== 32) throw new RangeError("x coordinate must be 32 bytes");
   const x = bytesToBigInt(pubkeyX);
   if (x >= P || !isValidX(x)) throw new RangeError("not the x coordinate of a secp256k1 point");
+  return encodeValidX(pubkeyX, x, rng);
+}
+
+/** The encoding loop for an x already known to be on the curve (a key made here: no check needed). */
+function encodeValidX(pubkeyX: Uint8Array, x: bigint, rng: RandomSource): Uint8Array {
   const w = ecWasm();
   for (;;) {
     const draw = rng(33);
@@ -190,12 +196,15 @@ export function ellswiftEncode(pubkeyX: Uint8Array, rng: RandomSource = defaultR
 
 /** x(secret·G) as 32 bytes. */
 export function xonlyPublicKey(secret: Uint8Array): Uint8Array {
-  return baseMultiplyXonly(scalarFromBytes(secret));
+  // libsecp256k1 takes the bytes as they are (and refuses an invalid key, which scalarFromBytes then reports).
+  const fromNative = secret.length === 32 ? (nativeSecp256k1()?.xonlyPublicKey(secret) ?? null) : null;
+  return fromNative ?? baseMultiplyXonly(scalarFromBytes(secret));
 }
 
 /** The ElligatorSwift encoding of secret·G. */
 export function ellswiftCreate(secret: Uint8Array, rng: RandomSource = defaultRandom): Uint8Array {
-  return ellswiftEncode(xonlyPublicKey(secret), rng);
+  const xBytes = xonlyPublicKey(secret);
+  return encodeValidX(xBytes, bytesToBigInt(xBytes), rng);
 }
 
 /** A secret key with the 64-byte encoding that will be sent for it (computed once, reused). */
@@ -225,6 +234,25 @@ export function ellSwiftKeyPairFromSecret(secret: Uint8Array, rng: RandomSource 
 /** A decoded remote encoding made ready for one or more ECDH computations. */
 export function prepareEllSwift(theirEncoding: Uint8Array): PreparedPoint {
   return preparePoint(ellswiftDecodeX(theirEncoding), true);
+}
+
+/**
+ * The responder's two x-only ECDHs on one remote encoding (ee with its ephemeral secret, es with
+ * its static one), 32 bytes each. With libsecp256k1 installed the decoded x goes to it as bytes,
+ * straight from the WebAssembly decoder (no bigint round trips on the handshake's hot path).
+ */
+export function ellswiftEcdhXonlyPair(theirEncoding: Uint8Array, secret1: Uint8Array, secret2: Uint8Array): [Uint8Array, Uint8Array] {
+  if (theirEncoding.length !== 64) throw new RangeError("ElligatorSwift encoding must be 64 bytes");
+  const native = nativeSecp256k1();
+  const w = ecWasm();
+  if (native !== null && w !== null) {
+    w.io.set(theirEncoding.subarray(0, 32), IO_IN);
+    w.io.set(theirEncoding.subarray(32, 64), IO_IN2);
+    w.decode();
+    const pair = native.ecdhXonlyPair(w.io.subarray(IO_OUT, IO_OUT + 32), secret1, secret2);
+    if (pair !== null) return pair;
+  }
+  return multiplyXonlyPair(prepareEllSwift(theirEncoding), scalarFromBytes(secret1), scalarFromBytes(secret2));
 }
 
 /** x-only ECDH: x(secret · lift_x(decode(theirEncoding))), 32 bytes. */

@@ -11,9 +11,9 @@
 import { NoiseError } from "./errors.ts";
 import { SymmetricState } from "./symmetric-state.ts";
 import type { TraceSink } from "./symmetric-state.ts";
-import { defaultRandom, ellswiftDecodeX, generateEllSwiftKeyPair, prepareEllSwift, taggedEcdhHash, xonlyPublicKey } from "./ellswift.ts";
+import { defaultRandom, ellswiftDecodeX, ellswiftEcdhXonlyPair, generateEllSwiftKeyPair, prepareEllSwift, taggedEcdhHash, xonlyPublicKey } from "./ellswift.ts";
 import type { EllSwiftKeyPair, RandomSource } from "./ellswift.ts";
-import { multiplyXonly, multiplyXonlyPair, scalarFromBytes } from "./scalar-mult.ts";
+import { multiplyXonly, scalarFromBytes } from "./scalar-mult.ts";
 import type { PreparedPoint } from "./scalar-mult.ts";
 import {
   DEFAULT_CERTIFICATE_LEEWAY_SEC,
@@ -107,12 +107,8 @@ export class ResponderHandshake {
     ss.mixHash(remoteEphemeral);
     ss.mixHash(new Uint8Array(0));
 
-    // Both ECDHs multiply E_i: one decoding, one table and one final inversion serve the two.
-    const [sharedEe, sharedEs] = multiplyXonlyPair(
-      prepareEllSwift(remoteEphemeral),
-      scalarFromBytes(ephemeral.secret),
-      scalarFromBytes(identity.staticKey.secret),
-    );
+    // Both ECDHs multiply E_i: one decoding (and one table) serves the two.
+    const [sharedEe, sharedEs] = ellswiftEcdhXonlyPair(remoteEphemeral, ephemeral.secret, identity.staticKey.secret);
     const act2 = new Uint8Array(ACT2_LENGTH);
     act2.set(ephemeral.encoding, 0);
     ss.mixHash(ephemeral.encoding);
