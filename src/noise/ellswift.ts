@@ -164,17 +164,25 @@ export function ellswiftEncode(pubkeyX: Uint8Array, rng: RandomSource = defaultR
   if (pubkeyX.length !== 32) throw new RangeError("x coordinate must be 32 bytes");
   const x = bytesToBigInt(pubkeyX);
   if (x >= P || !isValidX(x)) throw new RangeError("not the x coordinate of a secp256k1 point");
-  return encodeValidX(pubkeyX, x, rng);
+  return encodeValidX(pubkeyX, rng);
+}
+
+/** A draw of 32 random bytes is a usable u (1 ≤ u < p) — decided on the bytes unless they start with 0xffffffff or 0x00000000. */
+function usableU(draw: Uint8Array): boolean {
+  const head = ((draw[0] as number) << 24) | ((draw[1] as number) << 16) | ((draw[2] as number) << 8) | (draw[3] as number);
+  if (head !== -1 && head !== 0) return true;
+  const u = bytesToBigInt(draw, 0);
+  return u !== 0n && u < P;
 }
 
 /** The encoding loop for an x already known to be on the curve (a key made here: no check needed). */
-function encodeValidX(pubkeyX: Uint8Array, x: bigint, rng: RandomSource): Uint8Array {
+function encodeValidX(pubkeyX: Uint8Array, rng: RandomSource): Uint8Array {
   const w = ecWasm();
+  const x = w === null ? bytesToBigInt(pubkeyX) : 0n;
   for (;;) {
     const draw = rng(33);
     if (draw.length !== 33) throw new RangeError("random source returned the wrong length");
-    const u = bytesToBigInt(draw, 0);
-    if (u === 0n || u >= P) continue;
+    if (!usableU(draw)) continue;
     if (w !== null) {
       // One try in secp256k1.c: square tests by the Legendre symbol, a root only when it exists.
       w.io.set(draw.subarray(0, 32), IO_IN);
@@ -185,6 +193,7 @@ function encodeValidX(pubkeyX: Uint8Array, x: bigint, rng: RandomSource): Uint8A
       out.set(w.io.subarray(IO_OUT, IO_OUT + 32), 32);
       return out;
     }
+    const u = bytesToBigInt(draw, 0);
     const t = xswiftecInvUnnormalized(u, x, (draw[32] as number) & 7);
     if (t === null) continue;
     const out = new Uint8Array(64);
@@ -203,8 +212,7 @@ export function xonlyPublicKey(secret: Uint8Array): Uint8Array {
 
 /** The ElligatorSwift encoding of secret·G. */
 export function ellswiftCreate(secret: Uint8Array, rng: RandomSource = defaultRandom): Uint8Array {
-  const xBytes = xonlyPublicKey(secret);
-  return encodeValidX(xBytes, bytesToBigInt(xBytes), rng);
+  return encodeValidX(xonlyPublicKey(secret), rng);
 }
 
 /** A secret key with the 64-byte encoding that will be sent for it (computed once, reused). */

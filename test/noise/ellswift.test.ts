@@ -10,6 +10,7 @@ import {
   ellswiftEcdhXonly,
   ellswiftEncode,
   generateEllSwiftKeyPair,
+  randomSecretKey,
   v2Ecdh,
   xonlyPublicKey,
   xswiftec,
@@ -159,6 +160,23 @@ for (const backend of backends) {
         expect(bytesToHex(e1)).not.toBe(bytesToHex(e3));
         expect(bytesToHex(ellswiftDecode(e3))).toBe(bytesToHex(xonlyPublicKey(secret)));
       });
+      test("draws whose u is 0 or ≥ p are skipped (the encoding uses the next draw)", () => {
+        const x = xonlyPublicKey(randomSecretKey(seededRandom(5)));
+        const later = seededRandom(6);
+        const pAsBytes = hexToBytes(hex32(P));
+        const draws = [new Uint8Array(33).fill(0xff), new Uint8Array(33), Uint8Array.from([...pAsBytes, 0])];
+        let calls = 0;
+        const rng = (n: number): Uint8Array => {
+          calls++;
+          const d = draws.shift();
+          return d !== undefined ? d : later(n);
+        };
+        const enc = ellswiftEncode(x, rng);
+        expect(calls).toBeGreaterThanOrEqual(4);
+        expect(bytesToHex(ellswiftDecode(enc))).toBe(bytesToHex(x));
+        expect(bytesToHex(enc.subarray(0, 32))).not.toBe("ff".repeat(32));
+      });
+
       test("refuses an x that is not on the curve", () => {
         // x = 5: 125 + 7 = 132 is not a square mod p.
         const x = new Uint8Array(32);
