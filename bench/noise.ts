@@ -22,6 +22,7 @@ import {
 } from "../src/noise/ellswift.ts";
 import { multiplyXonly, multiplyXonlyPair, preparePoint, scalarFromBytes } from "../src/noise/scalar-mult.ts";
 import { useEcWasm } from "../src/noise/wasm/secp256k1.ts";
+import { loadWasmAead } from "../src/noise/wasm/aead.ts";
 import { nativeSecp256k1, useNativeSecp256k1 } from "../src/noise/native/secp256k1.ts";
 import { generateAuthorityKeyPair } from "../src/noise/keys.ts";
 import { encodeCertificate, signCertificate, verifyCertificate } from "../src/noise/certificate.ts";
@@ -53,6 +54,8 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
 
   // AEAD candidates, each through the same transport code.
   const candidates: AeadProvider[] = [pureAead, nobleAead];
+  const wasmAead = loadWasmAead();
+  if (wasmAead) candidates.push(wasmAead);
   const sodium = loadSodiumAead();
   if (sodium) candidates.push(sodium);
   const tccStart = performance.now();

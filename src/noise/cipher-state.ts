@@ -7,9 +7,14 @@ import { NoiseError } from "./errors.ts";
 import { TAG_LENGTH } from "./aead.ts";
 import type { AeadCipher, AeadProvider } from "./aead.ts";
 import { pureAead } from "./chacha20poly1305.ts";
+import { loadWasmAead } from "./wasm/aead.ts";
 
-/** The AEAD used when none is given: pure TypeScript, so the single binary needs no native library. */
-export const defaultAeadProvider: AeadProvider = pureAead;
+/**
+ * The AEAD used when none is given: the embedded WebAssembly build (measured fastest without
+ * native code, bench/noise.ts), pure TypeScript where WebAssembly is unavailable. Neither needs
+ * a native library, so the single binary stays self-contained.
+ */
+export const defaultAeadProvider: AeadProvider = loadWasmAead() ?? pureAead;
 
 export const MAX_NONCE: bigint = 0xffffffffffffffffn;
 const TWO_32 = 4294967296;

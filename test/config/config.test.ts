@@ -433,7 +433,7 @@ test("defaults", () => {
       embeddedDifficulty: 0,
       embeddedMempoolTxs: 0,
     },
-    sv2: { enabled: true, listen: { host: "127.0.0.1", port: 34254 }, certificateValiditySec: 86_400, authorityKeyFile: "authority.key", staticKeyFile: "static.key", aead: "pure", secp256k1: "auto" },
+    sv2: { enabled: true, listen: { host: "127.0.0.1", port: 34254 }, certificateValiditySec: 86_400, authorityKeyFile: "authority.key", staticKeyFile: "static.key", aead: "wasm", secp256k1: "auto" },
     sv1: { enabled: true, listen: { host: "127.0.0.1", port: 3333 }, extranonce2Size: 4, maxLineBytes: 4096 },
     http: { enabled: true, listen: { host: "127.0.0.1", port: 8080 }, token: "" },
     payout: {

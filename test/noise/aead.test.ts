@@ -8,6 +8,7 @@ import { pureAead } from "../../src/noise/chacha20poly1305.ts";
 import { loadSodiumAead } from "../../src/noise/native/sodium.ts";
 import { compileTccAead } from "../../src/noise/native/tcc.ts";
 import { selectAead } from "../../src/noise/native/select.ts";
+import { loadWasmAead } from "../../src/noise/wasm/aead.ts";
 import { seededRandom } from "./helpers.ts";
 
 // RFC 8439 §2.8.2 "Example and Test Vector for AEAD_CHACHA20_POLY1305".
@@ -27,17 +28,19 @@ const RFC = {
 // ships inside Bun). Their absence is covered by the fallback tests below.
 const sodium = loadSodiumAead();
 const tcc = compileTccAead();
+const wasm = loadWasmAead();
 
 function providersUnderTest(): AeadProvider[] {
-  return [pureAead, nobleAead, ...(sodium ? [sodium] : []), ...(tcc ? [tcc] : [])];
+  return [pureAead, nobleAead, ...(wasm ? [wasm] : []), ...(sodium ? [sodium] : []), ...(tcc ? [tcc] : [])];
 }
 
 test("native loaders: a missing library gives null and selection falls back to pure TS", () => {
   expect(loadSodiumAead(["libdoes-not-exist.so.99"])).toBeNull();
   expect(selectAead("pure").provider.name).toBe("pure-ts");
-  expect(selectAead().provider.name).toBe("pure-ts");
+  expect(selectAead().provider.name).toBe("wasm");
+  expect(selectAead("wasm").provider.name).toBe("wasm");
   const auto = selectAead("auto");
-  expect(auto.provider.name).toBe(sodium ? "libsodium" : "pure-ts");
+  expect(auto.provider.name).toBe(sodium ? "libsodium" : "wasm");
   expect(auto.fallbackReason).toBeNull();
   const named = selectAead("libsodium");
   expect(named.fallbackReason === null).toBe(sodium !== null);

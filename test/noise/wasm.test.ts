@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { SOURCE_SHA256 } from "../../src/noise/wasm/secp256k1-wasm.ts";
+import { SOURCE_SHA256 as AEAD_SOURCE_SHA256 } from "../../src/noise/wasm/chacha20poly1305-wasm.ts";
 import { IO_IN, IO_IN2, IO_OUT, ecWasm, useEcWasm } from "../../src/noise/wasm/secp256k1.ts";
 import { useNativeSecp256k1 } from "../../src/noise/native/secp256k1.ts";
 import { N, P, bigIntTo32Bytes, bytesToBigInt, inv, sqrt } from "../../src/noise/field.ts";
@@ -60,9 +61,10 @@ afterEach(() => {
 });
 
 describe("WebAssembly secp256k1", () => {
-  test("the embedded module was built from the committed secp256k1.c (run scripts/build-wasm.sh after editing it)", () => {
-    const sha = createHash("sha256").update(readFileSync(SRC)).digest("hex");
-    expect(SOURCE_SHA256).toBe(sha);
+  test("the embedded modules were built from the committed C (run scripts/build-wasm.sh after editing it)", () => {
+    const sha = (file: string): string => createHash("sha256").update(readFileSync(file)).digest("hex");
+    expect(SOURCE_SHA256).toBe(sha(SRC));
+    expect(AEAD_SOURCE_SHA256).toBe(sha(join(import.meta.dir, "..", "..", "src", "noise", "wasm", "chacha20poly1305.c")));
   });
 
   test("loads in Bun, and switching it off falls back to the bigint path", () => {
