@@ -9,7 +9,7 @@ RUN npx bun build --compile --minify --bytecode --format=esm src/main.ts --outfi
 
 FROM debian:bookworm-slim
 RUN useradd --system --uid 10001 --home-dir /var/lib/sv2pool --create-home sv2pool \
- && apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
+ && apt-get update && apt-get install -y --no-install-recommends ca-certificates libsecp256k1-1 && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/dist/sv2pool /usr/local/bin/sv2pool
 USER sv2pool
 WORKDIR /var/lib/sv2pool
