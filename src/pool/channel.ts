@@ -4,7 +4,7 @@
  */
 import type { SeenShares } from "./seen-shares.ts";
 import { equalBytes } from "../bitcoin/bytes.ts";
-import { difficultyToTarget, targetToDifficulty, targetToLeBytes } from "../bitcoin/target.ts";
+import { MAX_TARGET, difficultyToTarget, targetToDifficulty, targetToLeBytes } from "../bitcoin/target.ts";
 import type { Job } from "./jobs.ts";
 import { ShareStats, type WorkerStats } from "./stats.ts";
 import { VardiffState } from "./vardiff.ts";
@@ -26,6 +26,15 @@ export interface ChannelJob {
    * job's first share (future jobs, and jobs replaced before any share, never need one).
    */
   seen: SeenShares | null;
+}
+
+const ALL_ONES_MAX_TARGET = { target: MAX_TARGET, difficulty: targetToDifficulty(MAX_TARGET) };
+
+/** A previous channel target and until when shares meeting it are still accepted. */
+export interface TargetGrace {
+  readonly targetLe: Uint8Array;
+  readonly difficulty: number;
+  readonly untilMs: number;
 }
 
 export interface ChannelParams {
@@ -61,9 +70,10 @@ export class Channel {
   nominalHashrate: number;
   versionRollingAllowed: boolean;
 
-  private currentMaxTarget = 0n;
-  /** Difficulty of `maxTarget`, kept with it: vardiff reads the floor on every share. */
-  private maxTargetDifficulty = 0;
+  /** max_target with its difficulty (vardiff reads the floor on every share): one field, see above. */
+  private maxTargetInfo: { target: bigint; difficulty: number } = { target: 0n, difficulty: 0 };
+  /** The target before the last vardiff change, accepted until `untilMs` (see `grace`). */
+  private previous: TargetGrace | null = null;
   private currentTarget = 0n;
   private currentTargetLe: Uint8Array = new Uint8Array(32);
   private currentDifficulty = 0;
@@ -97,11 +107,21 @@ export class Channel {
 
   /** The easiest target the miner accepts (OpenChannel / UpdateChannel max_target). */
   get maxTarget(): bigint {
-    return this.currentMaxTarget;
+    return this.maxTargetInfo.target;
   }
   set maxTarget(target: bigint) {
-    this.currentMaxTarget = target;
-    this.maxTargetDifficulty = targetToDifficulty(target);
+    // Most miners send the all-ones max_target: they share one record.
+    this.maxTargetInfo = target === MAX_TARGET ? ALL_ONES_MAX_TARGET : { target, difficulty: targetToDifficulty(target) };
+  }
+
+  /**
+   * The target the channel had before its last retarget, while it is still honoured. Devices apply
+   * SetTarget to the work in hand at once, so when two retargets go opposite ways within a round
+   * trip, shares mined for the middle target meet neither the job's target nor the current one.
+   */
+  grace(nowMs: number): TargetGrace | null {
+    const p = this.previous;
+    return p !== null && nowMs < p.untilMs ? p : null;
   }
 
   get target(): bigint {
@@ -120,10 +140,11 @@ export class Channel {
    * the target changed: a difficulty that rounds to the current target is not news to the miner
    * (a pinned difficulty would otherwise resend the same SetTarget at every retarget).
    */
-  setDifficulty(difficulty: number): boolean {
+  setDifficulty(difficulty: number, graceUntilMs?: number): boolean {
     let target = difficultyToTarget(difficulty);
     if (target > this.maxTarget) target = this.maxTarget;
     if (target === this.currentTarget) return false;
+    if (graceUntilMs !== undefined) this.previous = { targetLe: this.currentTargetLe, difficulty: this.currentDifficulty, untilMs: graceUntilMs };
     this.setTarget(target);
     return true;
   }
@@ -136,7 +157,7 @@ export class Channel {
 
   /** The lowest difficulty this channel may get: the pool floor, raised by the miner's max_target. */
   difficultyFloor(poolMin: number): number {
-    return Math.max(poolMin, this.maxTargetDifficulty);
+    return Math.max(poolMin, this.maxTargetInfo.difficulty);
   }
 
   /** Records that `job` was sent to this channel, dropping the oldest beyond `maxJobs`. */

@@ -61,6 +61,12 @@ export interface PoolOptions {
   /** Remember this many shares per job for duplicate detection (bounded memory). */
   maxSeenSharesPerJob: number;
   /**
+   * After a vardiff retarget, shares meeting the previous target are still accepted (and credited at
+   * its difficulty) for this long: devices apply SetTarget to the work in hand, so two retargets in
+   * opposite directions within a round trip would otherwise refuse honest shares.
+   */
+  retargetGraceMs: number;
+  /**
    * Workers without an open channel are forgotten (their totals live on in the ledger) after this
    * long, and at once when more than `maxWorkers` are known: a miner cycling through new names must
    * not grow memory without bound.
@@ -79,6 +85,7 @@ export const DEFAULT_POOL_OPTIONS: Omit<PoolOptions, "network" | "payouts"> = {
   initialDifficulty: 1,
   speculativeJobs: true,
   maxSeenSharesPerJob: 100_000,
+  retargetGraceMs: 10_000,
   idleWorkerForgetMs: 24 * 3600_000,
   maxWorkers: 100_000,
 };
@@ -651,14 +658,20 @@ export class StratumV2Pool {
     const isBlock = hashMeetsTarget(hash, job.targetLe);
     const meetsJob = hashMeetsTarget(hash, cj.targetLe);
     const meetsCurrent = cj.target === channel.target ? meetsJob : hashMeetsTarget(hash, channel.targetLe);
-    if (!isBlock && !meetsJob && !meetsCurrent) return this.reject(channel, endpoint, "difficulty-too-low", nowMs);
+    // The target before the last retarget, for a few seconds after it (see Channel.grace).
+    let graceDifficulty = 0;
+    if (!isBlock && !meetsJob && !meetsCurrent) {
+      const grace = channel.grace(nowMs);
+      if (grace === null || !hashMeetsTarget(hash, grace.targetLe)) return this.reject(channel, endpoint, "difficulty-too-low", nowMs);
+      graceDifficulty = grace.difficulty;
+    }
 
     cj.seen ??= new SeenShares(this.options.maxSeenSharesPerJob);
     if (!cj.seen.add(hash)) return this.reject(channel, endpoint, "duplicate-share", nowMs);
 
     // Credit the harder of the targets the share meets (the job's, or the channel's current one).
     const jobDiff = cj.difficulty;
-    const credited = meetsJob && meetsCurrent ? Math.max(jobDiff, channel.difficulty) : meetsJob ? jobDiff : channel.difficulty;
+    const credited = meetsJob && meetsCurrent ? Math.max(jobDiff, channel.difficulty) : meetsJob ? jobDiff : meetsCurrent ? channel.difficulty : graceDifficulty || channel.difficulty;
     const hashDiff = hashDifficulty(hash);
 
     let block: FoundBlock | null = null;
@@ -704,7 +717,7 @@ export class StratumV2Pool {
       channel.difficultyFloor(this.options.vardiff.minDifficulty),
       this.options.vardiff.maxDifficulty,
     );
-    if (next !== null && channel.setDifficulty(next)) this.listener.targetChanged?.(channel);
+    if (next !== null && channel.setDifficulty(next, nowMs + this.options.retargetGraceMs)) this.listener.targetChanged?.(channel);
     return result;
   }
 
@@ -786,7 +799,7 @@ export class StratumV2Pool {
         ch.difficultyFloor(this.options.vardiff.minDifficulty),
         this.options.vardiff.maxDifficulty,
       );
-      if (next !== null && ch.setDifficulty(next)) {
+      if (next !== null && ch.setDifficulty(next, nowMs + this.options.retargetGraceMs)) {
         changed.push(ch);
         this.listener.targetChanged?.(ch);
       }

@@ -338,6 +338,38 @@ describe("vardiff", () => {
     expect(ch.target).toBe(target);
   });
 
+  test("after two retargets in opposite directions, a share for the middle target is accepted for the grace period, then refused", () => {
+    const clock = new ManualClock(1_747_976_802_000);
+    const pool = newPool(clock, { retargetGraceMs: 10_000 });
+    pool.registerMiner("m");
+    const change = pool.setTemplate(template(pool, { bits: HARD_BITS, target: undefined }));
+    const ch = pool.openStandardChannel("m", OPEN); // 1e-5: the job is issued at this target
+    pool.assignJob(ch, change.job, true);
+    const hard = ch.target;
+    // Vardiff steps down (the device starts mining for the easy target at once), then back up.
+    expect(ch.setDifficulty(1e-8, clock.nowMs() + 10_000)).toBe(true);
+    const easy = ch.target;
+    expect(ch.setDifficulty(1e-5, clock.nowMs() + 10_000)).toBe(true);
+    expect(ch.target).toBe(hard);
+    const leHashValue = (h: Uint8Array): bigint => BigInt(`0x${internalToDisplayHex(h)}`);
+    const middleShare = (start: number) => {
+      let nonce = start;
+      for (;;) {
+        const s = mineShare(ch, change.job, { target: easy, startNonce: nonce });
+        if (leHashValue(s.hash) > hard) return s;
+        nonce = (s.submission.nonce + 1) >>> 0;
+      }
+    };
+    const first = middleShare(0);
+    const r = pool.submitShare("m", first.submission);
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(r.difficulty).toBeCloseTo(targetToDifficulty(easy), 12);
+    clock.advance(10_001);
+    const late = middleShare((first.submission.nonce + 1) >>> 0);
+    const r2 = pool.submitShare("m", late.submission);
+    expect(r2.ok ? "accepted" : r2.reason).toBe("difficulty-too-low");
+  });
+
   test("the initial target follows the announced hashrate and respects max_target", () => {
     const clock = new ManualClock(1_747_976_802_000);
     const pool = newPool(clock);
