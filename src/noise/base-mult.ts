@@ -11,7 +11,6 @@
 import { N, bigIntTo32Bytes, bytesToBigInt, inv, mul, neg, sqr } from "./field.ts";
 import { Jacobian, invertAll } from "./jacobian.ts";
 import { recodeOdd } from "./recode.ts";
-import { nativeSecp256k1 } from "./native/secp256k1.ts";
 import { IO_DIGITS1, IO_OUT, IO_OUT2, ecWasm } from "./wasm/secp256k1.ts";
 
 const GX = 0x79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798n;
@@ -114,13 +113,7 @@ export function baseMultiply(d: bigint): AffinePoint {
   return { x, y: negated ? neg(y) : y };
 }
 
-/** x(d·G) as 32 big-endian bytes for 1 ≤ d < n (libsecp256k1 when installed). */
+/** x(d·G) as 32 big-endian bytes for 1 ≤ d < n (keys from bytes: `xonlyPublicKey`, which prefers libsecp256k1). */
 export function baseMultiplyXonly(d: bigint): Uint8Array {
-  if (d <= 0n || d >= N) throw new RangeError("secret scalar out of range");
-  const native = nativeSecp256k1();
-  if (native !== null) {
-    const x = native.xonlyPublicKey(bigIntTo32Bytes(d));
-    if (x !== null) return x;
-  }
   return bigIntTo32Bytes(baseMultiply(d).x);
 }

@@ -12,6 +12,7 @@ import { multiplyXonly, multiplyXonlyPair, preparePoint, scalarFromBytes } from 
 import { nativeSecp256k1 } from "./native/secp256k1.ts";
 import { baseMultiplyXonly } from "./base-mult.ts";
 import { IO_IN, IO_IN2, IO_OUT, ecWasm } from "./wasm/secp256k1.ts";
+import type { Secp256k1Wasm } from "./wasm/secp256k1.ts";
 import type { PreparedPoint } from "./scalar-mult.ts";
 
 /** Source of random bytes; injectable so handshakes can be replayed from fixed vectors. */
@@ -142,16 +143,21 @@ export function ellswiftDecode(encoding: Uint8Array): Uint8Array {
   return bigIntTo32Bytes(ellswiftDecodeX(encoding));
 }
 
+/**
+ * XSwiftEC in secp256k1.c (Legendre-symbol square tests instead of exponentiations): the x
+ * coordinate as a view of the module's output, valid until its next call.
+ */
+function decodeInWasm(w: Secp256k1Wasm, encoding: Uint8Array): Uint8Array {
+  w.io.set(encoding.subarray(0, 32), IO_IN);
+  w.io.set(encoding.subarray(32, 64), IO_IN2);
+  w.decode();
+  return w.io.subarray(IO_OUT, IO_OUT + 32);
+}
+
 export function ellswiftDecodeX(encoding: Uint8Array): bigint {
   if (encoding.length !== 64) throw new RangeError("ElligatorSwift encoding must be 64 bytes");
   const w = ecWasm();
-  if (w !== null) {
-    // The same map in secp256k1.c, with Legendre-symbol square tests instead of exponentiations.
-    w.io.set(encoding.subarray(0, 32), IO_IN);
-    w.io.set(encoding.subarray(32, 64), IO_IN2);
-    w.decode();
-    return bytesToBigInt(w.io, IO_OUT);
-  }
+  if (w !== null) return bytesToBigInt(decodeInWasm(w, encoding), 0);
   return xswiftec(bytesToBigInt(encoding, 0), bytesToBigInt(encoding, 32));
 }
 
@@ -254,10 +260,7 @@ export function ellswiftEcdhXonlyPair(theirEncoding: Uint8Array, secret1: Uint8A
   const native = nativeSecp256k1();
   const w = ecWasm();
   if (native !== null && w !== null) {
-    w.io.set(theirEncoding.subarray(0, 32), IO_IN);
-    w.io.set(theirEncoding.subarray(32, 64), IO_IN2);
-    w.decode();
-    const pair = native.ecdhXonlyPair(w.io.subarray(IO_OUT, IO_OUT + 32), secret1, secret2);
+    const pair = native.ecdhXonlyPair(decodeInWasm(w, theirEncoding), secret1, secret2);
     if (pair !== null) return pair;
   }
   return multiplyXonlyPair(prepareEllSwift(theirEncoding), scalarFromBytes(secret1), scalarFromBytes(secret2));

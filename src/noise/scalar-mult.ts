@@ -175,8 +175,8 @@ interface GlvDigits {
   delta2: number;
 }
 
+/** d must be in [1, n−1]; the exported multiplications check it. */
 function glvDigits(d: bigint): GlvDigits {
-  if (d <= 0n || d >= N) throw new RangeError("secret scalar out of range");
   let [k1, k2] = splitScalar(d);
   // Negative halves: use |k| on the negated point (negation only flips y).
   const neg1 = k1 < 0n;

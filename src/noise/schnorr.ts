@@ -9,7 +9,8 @@
  * Verification stays with noble (miners and tests verify; the pool only signs).
  */
 import { N, bigIntTo32Bytes, bytesToBigInt } from "./field.ts";
-import { baseMultiply, baseMultiplyXonly } from "./base-mult.ts";
+import { baseMultiply } from "./base-mult.ts";
+import { xonlyPublicKey } from "./ellswift.ts";
 import { sha256 } from "./hash.ts";
 
 const encoder = new TextEncoder();
@@ -28,9 +29,10 @@ function secretScalar(secret: Uint8Array): bigint {
   return d;
 }
 
-/** The BIP340 public key: x(d·G), 32 bytes. */
+/** The BIP340 public key: x(d·G), 32 bytes (the x-only key, however it is computed). */
 export function schnorrPublicKey(secret: Uint8Array): Uint8Array {
-  return baseMultiplyXonly(secretScalar(secret));
+  secretScalar(secret);
+  return xonlyPublicKey(secret);
 }
 
 /** BIP340 Sign(sk, m, a): a 64-byte signature; `auxRand` is the BIP's 32 bytes of auxiliary randomness. */

@@ -10,6 +10,7 @@
 import type { AeadCipher, AeadProvider } from "../aead.ts";
 import { TAG_LENGTH } from "../aead.ts";
 import { WASM_BASE64 } from "./chacha20poly1305-wasm.ts";
+import { instantiateEmbedded } from "./instantiate.ts";
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -34,13 +35,8 @@ interface Module {
 let module: Module | null | undefined;
 
 function instantiate(): Module | null {
-  try {
-    const bytes = Uint8Array.from(atob(WASM_BASE64), (c) => c.charCodeAt(0));
-    const exp = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as unknown as Exports;
-    return { exp, buf: new Uint8Array(exp.memory.buffer, exp.buf_ptr(), MSG + MSG_MAX) };
-  } catch {
-    return null;
-  }
+  const exp = instantiateEmbedded<Exports>(WASM_BASE64);
+  return exp === null ? null : { exp, buf: new Uint8Array(exp.memory.buffer, exp.buf_ptr(), MSG + MSG_MAX) };
 }
 
 /** dst[dstOff..] = src[srcOff, srcOff+len): a loop for short runs, set() on a view for long ones. */

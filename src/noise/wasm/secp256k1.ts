@@ -11,6 +11,7 @@
  * interleaves two prepared points only pays for re-preparing, never gets a wrong table.
  */
 import { WASM_BASE64 } from "./secp256k1-wasm.ts";
+import { instantiateEmbedded } from "./instantiate.ts";
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -58,30 +59,25 @@ let instance: Secp256k1Wasm | null | undefined;
 let enabled = true;
 
 function load(): Secp256k1Wasm | null {
-  try {
-    const bytes = Uint8Array.from(atob(WASM_BASE64), (c) => c.charCodeAt(0));
-    const mod = new WebAssembly.Module(bytes);
-    const exp = new WebAssembly.Instance(mod, {}).exports as unknown as Exports;
-    const io = new Uint8Array(exp.memory.buffer, exp.io_ptr(), 256);
-    let preparedId = -1;
-    return {
-      io,
-      sqrt: () => exp.sqrt_io() === 1,
-      inv: () => exp.inv_io(),
-      mul: () => exp.mul_io(),
-      prepare(id: number): void {
-        if (id === preparedId) return;
-        exp.prepare_io();
-        preparedId = id;
-      },
-      pointMul: (digits, neg1, neg2, delta1, delta2) => exp.point_mul_io(digits, neg1 ? 1 : 0, neg2 ? 1 : 0, delta1, delta2) === 1,
-      baseMul: () => exp.base_mul_io() === 1,
-      decode: () => exp.decode_io(),
-      encodeTry: (c) => exp.encode_try_io(c) === 1,
-    };
-  } catch {
-    return null;
-  }
+  const exp = instantiateEmbedded<Exports>(WASM_BASE64);
+  if (exp === null) return null;
+  const io = new Uint8Array(exp.memory.buffer, exp.io_ptr(), 256);
+  let preparedId = -1;
+  return {
+    io,
+    sqrt: () => exp.sqrt_io() === 1,
+    inv: () => exp.inv_io(),
+    mul: () => exp.mul_io(),
+    prepare(id: number): void {
+      if (id === preparedId) return;
+      exp.prepare_io();
+      preparedId = id;
+    },
+    pointMul: (digits, neg1, neg2, delta1, delta2) => exp.point_mul_io(digits, neg1 ? 1 : 0, neg2 ? 1 : 0, delta1, delta2) === 1,
+    baseMul: () => exp.base_mul_io() === 1,
+    decode: () => exp.decode_io(),
+    encodeTry: (c) => exp.encode_try_io(c) === 1,
+  };
 }
 
 /** The loaded module, or null when WebAssembly is unavailable or it is switched off. */
