@@ -6,7 +6,7 @@
  * Here the hash is read as two 53-bit numbers (integers a double holds exactly): the first is the
  * Map key, the second its value, so a share counts as a duplicate only when 106 bits match, as
  * unlikely by chance as the 128-bit key it replaces. When two different shares share the first 53
- * bits (about 1 in 10^10 for a job with 10,000 shares), the second is accepted and not recorded:
+ * bits (about 1 in 2·10^8 for a job with 10,000 shares), the second is accepted and not recorded:
  * a later exact copy of it would go unnoticed, a valid share is never refused.
  */
 
