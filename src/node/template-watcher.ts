@@ -121,6 +121,12 @@ export class TemplateWatcher {
 
   private nodeState: NodeState = "starting";
   private stateSinceMs = 0;
+  /**
+   * Failed requests so far. An answer proves the node is back only if no request failed after it was
+   * sent: a long-poll sent before an outage can still be answered during it (it passed the node's
+   * checks earlier), and counting that as "ok" made the state, and the log, flap.
+   */
+  private failures = 0;
   private chain: string | null = null;
   private learningChain = false;
   /** Best block hash known (display hex) and a generation number bumped at every change. */
@@ -261,8 +267,9 @@ export class TemplateWatcher {
   /** Maps a failed request to a node state and logs it if the state changed. */
   private async report(e: unknown): Promise<void> {
     if (this.stopped) return;
+    if (e instanceof NodeRequestError && e.failure === "aborted") return;
+    this.failures++;
     if (e instanceof NodeRequestError) {
-      if (e.failure === "aborted") return;
       const state: NodeState =
         e.failure === "auth" ? "auth-failed" : e.failure === "garbage" || e.failure === "too-large" ? "bad-answer" : "unreachable";
       this.setState(state, { error: e.message });
@@ -370,8 +377,9 @@ export class TemplateWatcher {
       do {
         this.refetch = false;
         const gen = this.tipGen;
+        const failuresAtSend = this.failures;
         try {
-          await this.accept(await this.node.getBlockTemplate({ signal: this.stopController.signal }), gen);
+          await this.accept(await this.node.getBlockTemplate({ signal: this.stopController.signal }), gen, failuresAtSend);
         } catch (e) {
           await this.report(e);
           this.wakeTemplateLoop();
@@ -383,7 +391,7 @@ export class TemplateWatcher {
   }
 
   /** Validates, orders and de-duplicates a template, then emits it. */
-  private async accept(gbt: GetBlockTemplateResult, genAtRequest: number): Promise<void> {
+  private async accept(gbt: GetBlockTemplateResult, genAtRequest: number, failuresAtSend: number): Promise<void> {
     const template = templateFromGbt(gbt, 0);
     if (this.stopped) return;
     if (this.chain === null) void this.learnChain();
@@ -407,7 +415,8 @@ export class TemplateWatcher {
         });
       }
     }
-    this.setState("ok", { height: template.height, txs: template.transactions.length });
+    // The template is used either way; only a fresh answer changes the node's state.
+    if (failuresAtSend === this.failures) this.setState("ok", { height: template.height, txs: template.transactions.length });
     if (this.tipAnnouncement !== null) await this.tipAnnouncement;
     if (prev !== this.tipHash) return;
     const key = `${prev}|${gbt.longpollid ?? ""}|${gbt.transactions.length}|${gbt.coinbasevalue}`;
@@ -439,11 +448,17 @@ export class TemplateWatcher {
     while (!this.stopped) {
       const longpollId = this.nodeState === "ok" ? (this.current?.longpollId ?? null) : null;
       const gen = this.tipGen;
+      const failuresAtSend = this.failures;
       try {
         const gbt = await this.node.getBlockTemplate(
           longpollId === null ? { signal: this.stopController.signal } : { longpollId, signal: this.stopController.signal },
         );
-        await this.accept(gbt, gen);
+        await this.accept(gbt, gen, failuresAtSend);
+        if (failuresAtSend !== this.failures) {
+          // Answered, but another request failed meanwhile: pace like a failure until a fresh answer.
+          await this.sleepInterruptibly(backoff.next());
+          continue;
+        }
         backoff.reset();
         if (longpollId !== null) {
           // Core may answer a long-poll (mempool changed) with its cached template and the same id;

@@ -5,7 +5,9 @@ import { displayHexToInternal, internalToDisplayHex } from "../../src/bitcoin/by
 import { createMemoryLogger, type LogRecord } from "../../src/log.ts";
 import { realSleep, type Sleep } from "../../src/node/backoff.ts";
 import { EmbeddedNode } from "../../src/node/embedded.ts";
+import type { BlockTemplateRequest, NodeAPI } from "../../src/node/api.ts";
 import { RpcNode } from "../../src/node/rpc-node.ts";
+import { RpcError } from "../../src/node/rpc-protocol.ts";
 import { RpcServer } from "../../src/node/rpc-server.ts";
 import { nextBitsFollowTip, TemplateWatcher, type NewTipEvent, type NodeState } from "../../src/node/template-watcher.ts";
 import type { BlockTemplate } from "../../src/pool/template.ts";
@@ -245,6 +247,52 @@ describe("node trouble", () => {
     core.template = two;
     expect((await good).height).toBe(504);
     expect(watcher.state).toBe("ok");
+  });
+
+  test("a long-poll sent before the node started failing does not count as the node being back", async () => {
+    // Every call checks the fault when it is made, as Core does: a long-poll already waiting inside
+    // the node is answered normally when the tip moves, even while new calls fail.
+    const embedded = new EmbeddedNode({ longPollMaxWaitMs: 600_000 });
+    cleanups.push(() => embedded.close());
+    let fault: RpcError | null = null;
+    const gate = (): void => {
+      if (fault !== null) throw fault;
+    };
+    const node: NodeAPI = {
+      getBlockTemplate: async (request?: BlockTemplateRequest) => (gate(), embedded.getBlockTemplate(request)),
+      submitBlock: async (hex: string) => (gate(), embedded.submitBlock(hex)),
+      getBestBlockHash: async () => (gate(), embedded.getBestBlockHash()),
+      getBlockchainInfo: async () => (gate(), embedded.getBlockchainInfo()),
+      getBlockHeader: async (hash: string) => (gate(), embedded.getBlockHeader(hash)),
+      subscribeNewTip: () => null,
+    };
+    const logger = createMemoryLogger();
+    const watcher = new TemplateWatcher(node, { logger, tipPollMs: 5, backoffMinMs: 10, backoffMaxMs: 40 });
+    cleanups.push(() => watcher.stop());
+    const states: NodeState[] = [];
+    watcher.on("state", (s) => states.push(s));
+    watcher.start();
+    expect((await watcher.nextTemplate()).height).toBe(1);
+    await Bun.sleep(30); // the template loop is now parked in a long-poll
+
+    const failing = nextState(watcher, "error");
+    fault = new RpcError(-1, "CreateNewBlock: TestBlockValidity failed");
+    await failing;
+    // The tip moves: the parked long-poll is answered. Its template is used, but the node still
+    // fails every new call, so the state stays "error" and nothing more is logged.
+    const moved = watcher.nextTemplate();
+    await embedded.mineBlock();
+    expect((await moved).height).toBe(2);
+    await Bun.sleep(150);
+    expect(watcher.state).toBe("error");
+    expect(states).toEqual(["ok", "error"]);
+
+    const back = nextState(watcher, "ok");
+    fault = null;
+    await back;
+    expect(states).toEqual(["ok", "error", "ok"]);
+    expect(lines(logger.records, "node answered an error").length).toBe(1);
+    expect(lines(logger.records, "node is serving templates again").length).toBe(1);
   });
 
   test("stop() ends a pending long-poll at once", async () => {
