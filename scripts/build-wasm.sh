@@ -13,7 +13,11 @@ trap 'rm -rf "$TMP"' EXIT
 for name in secp256k1 chacha20poly1305; do
   SRC=src/noise/wasm/$name.c
   OUT=src/noise/wasm/$name-wasm.ts
-  "$CLANG" --target=wasm32 -O3 -nostdlib -mbulk-memory -fno-builtin -Wall -Wextra -Werror \
+  # 128-bit SIMD (every current WebAssembly engine, JavaScriptCore included) only where the C uses it:
+  # ChaCha20 computes four blocks at once.
+  EXTRA=""
+  [ "$name" = chacha20poly1305 ] && EXTRA="-msimd128"
+  "$CLANG" --target=wasm32 -O3 -nostdlib -mbulk-memory $EXTRA -fno-builtin -Wall -Wextra -Werror \
     -Wl,--no-entry -Wl,--strip-all -Wl,--export-dynamic \
     -fvisibility=default -o "$TMP/$name.wasm" "$SRC"
   SHA=$(sha256sum "$SRC" | cut -d' ' -f1)

@@ -15,6 +15,14 @@ export interface AeadCipher {
    * len − 16 plaintext bytes at dst[dstOff]. Returns false, writing nothing, when the tag is wrong.
    */
   open(nonce: Uint8Array, ad: Uint8Array | null, src: Uint8Array, srcOff: number, len: number, dst: Uint8Array, dstOff: number): boolean;
+  /**
+   * Optional: seals a[aOff, +aLen) with `nonce` and b[bOff, +bLen) with the next nonce, no associated
+   * data, writing ct_a ‖ tag_a ‖ ct_b ‖ tag_b at dst[dstOff] (an SV2 frame's header and payload) in
+   * one call. Providers whose calls cost more than their arithmetic offer it; `nonce` is never the
+   * last one before the reserved maximum (the cipher state checks), and callers keep aLen + bLen
+   * under 32 KB (the transport pairs frames of up to 16 KB).
+   */
+  sealPair?(nonce: Uint8Array, a: Uint8Array, aOff: number, aLen: number, b: Uint8Array, bOff: number, bLen: number, dst: Uint8Array, dstOff: number): void;
 }
 
 export interface AeadProvider {

@@ -85,6 +85,22 @@ export class CipherState {
   }
 
   /**
+   * Seals a[aOff, +aLen) then b[bOff, +bLen) with the next two nonces, writing both (each with its
+   * tag) one after the other at dst[dstOff]: one AEAD call where the provider offers it.
+   */
+  sealPairInto(a: Uint8Array, aOff: number, aLen: number, b: Uint8Array, bOff: number, bLen: number, dst: Uint8Array, dstOff: number): void {
+    // The pair needs this nonce and the next; the last usable nonce (2^64 − 2) goes the single way.
+    if (this.cipher.sealPair === undefined || (this.lo >= 0xfffffffe && this.hi === 0xffffffff)) {
+      this.sealInto(null, a, aOff, aLen, dst, dstOff);
+      this.sealInto(null, b, bOff, bLen, dst, dstOff + aLen + TAG_LENGTH);
+      return;
+    }
+    this.cipher.sealPair(this.currentNonce(), a, aOff, aLen, b, bOff, bLen, dst, dstOff);
+    this.advance();
+    this.advance();
+  }
+
+  /**
    * Decrypts src[srcOff, +len) (len includes the tag) into dst[dstOff, +len−16) with the next
    * nonce. A wrong tag throws `mac-mismatch` and leaves the counter where it was.
    */

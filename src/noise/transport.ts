@@ -58,10 +58,10 @@ function writeHeader(out: Uint8Array, extensionType: number, msgType: number, le
  * Returns the wire bytes: 22 + L + 16·⌈L/65519⌉.
  */
 export function encryptFrame(cipher: CipherState, frame: Sv2Frame): Uint8Array {
-  const header = new Uint8Array(FRAME_HEADER_LENGTH);
-  writeHeader(header, frame.extensionType, frame.msgType, frame.payload.length);
   const out = new Uint8Array(encryptedFrameLength(frame.payload.length));
-  sealFrameParts(cipher, header, 0, frame.payload, 0, frame.payload.length, out);
+  // The plaintext header is written where its ciphertext goes and sealed from there (no allocation).
+  writeHeader(out, frame.extensionType, frame.msgType, frame.payload.length);
+  sealFrameParts(cipher, out, 0, frame.payload, 0, frame.payload.length, out);
   return out;
 }
 
@@ -81,6 +81,9 @@ export function encryptSerializedFrame(cipher: CipherState, frameBytes: Uint8Arr
   return out;
 }
 
+/** Largest payload sealed together with its header (AeadCipher.sealPair's limit is well above). */
+const MAX_PAIRED_PAYLOAD = 16_384;
+
 function sealFrameParts(
   cipher: CipherState,
   header: Uint8Array,
@@ -90,6 +93,11 @@ function sealFrameParts(
   payloadLength: number,
   out: Uint8Array,
 ): void {
+  // Share-sized frames (the hot path) go in one AEAD call; for big ones a call's overhead is noise.
+  if (payloadLength > 0 && payloadLength <= MAX_PAIRED_PAYLOAD) {
+    cipher.sealPairInto(header, headerOff, FRAME_HEADER_LENGTH, payload, payloadOff, payloadLength, out, 0);
+    return;
+  }
   cipher.sealInto(null, header, headerOff, FRAME_HEADER_LENGTH, out, 0);
   let written = ENCRYPTED_HEADER_LENGTH;
   for (let pos = 0; pos < payloadLength; pos += MAX_CHUNK_PLAINTEXT) {

@@ -106,9 +106,65 @@ for (const provider of providersUnderTest()) {
       const inPlace = wire.slice();
       expect(cipher.open(nonce, null, inPlace, 37, 116, inPlace, 37)).toBe(true);
       expect(bytesToHex(inPlace.subarray(37, 137))).toBe(bytesToHex(pt));
+      // Sealing in place too (the transport seals a frame's header where its ciphertext goes).
+      const sealedInPlace = new Uint8Array(200);
+      sealedInPlace.set(pt, 11);
+      cipher.seal(nonce, null, sealedInPlace, 11, pt.length, sealedInPlace, 11);
+      expect(bytesToHex(sealedInPlace.subarray(11, 11 + 116))).toBe(bytesToHex(expected));
     });
   });
 }
+
+/** The 12-byte Noise nonce for a 64-bit counter given as two u32 halves. */
+function noiseNonce(lo: number, hi: number): Uint8Array {
+  const n = new Uint8Array(12);
+  const v = new DataView(n.buffer);
+  v.setUint32(4, lo, true);
+  v.setUint32(8, hi, true);
+  return n;
+}
+
+describe("sealPair (a frame's header and payload in one call)", () => {
+  const pairing = providersUnderTest().filter((p) => p.create(new Uint8Array(32)).sealPair !== undefined);
+  test("the WebAssembly provider offers it", () => {
+    expect(pairing.map((p) => p.name)).toContain("wasm");
+  });
+  for (const provider of pairing) {
+    test(`${provider.name}: equals two seals with nonces n and n + 1, also across the 32-bit carry`, () => {
+      const rng = seededRandom(31);
+      const counters: [number, number][] = [[0, 0], [7, 0], [0xffffffff, 0], [0xffffffff, 5], [0x1234, 0xfffffffe]];
+      for (const [lo, hi] of counters) {
+        for (const [aLen, bLen] of [[6, 0], [6, 1], [6, 48], [6, 64], [6, 65], [6, 1400], [0, 0], [31, 16384]] as const) {
+          const key = rng(32);
+          const a = rng(aLen);
+          const b = rng(bLen);
+          const cipher = provider.create(key);
+          const out = new Uint8Array(aLen + bLen + 32 + 3).fill(0xee);
+          (cipher.sealPair as NonNullable<typeof cipher.sealPair>)(noiseNonce(lo, hi), a, 0, aLen, b, 0, bLen, out, 3);
+          const next = lo === 0xffffffff ? noiseNonce(0, hi + 1) : noiseNonce(lo + 1, hi);
+          const expected = bytesToHex(chacha20poly1305(key, noiseNonce(lo, hi)).encrypt(a)) + bytesToHex(chacha20poly1305(key, next).encrypt(b));
+          expect(bytesToHex(out.subarray(3))).toBe(expected);
+          expect(out.subarray(0, 3)).toEqual(new Uint8Array([0xee, 0xee, 0xee]));
+        }
+      }
+    });
+  }
+});
+
+test("ciphers sharing one provider keep their own keys when their calls interleave", () => {
+  const rng = seededRandom(12);
+  for (const provider of providersUnderTest()) {
+    const keys = [rng(32), rng(32), rng(32)];
+    const ciphers = keys.map((k) => provider.create(k));
+    for (let i = 0; i < 30; i++) {
+      const which = (i * 7 + (i >> 2)) % 3;
+      const nonce = rng(12);
+      const pt = rng(i * 5);
+      const expected = bytesToHex(chacha20poly1305(keys[which] as Uint8Array, nonce).encrypt(pt));
+      expect(`${provider.name} ${i}: ${bytesToHex(aeadSeal(ciphers[which] as (typeof ciphers)[number], nonce, null, pt))}`).toBe(`${provider.name} ${i}: ${expected}`);
+    }
+  }
+});
 
 test("the Poly1305 final reduction handles accumulators at and above 2^130 − 5", () => {
   // Keys with r = all-ones-after-clamp and messages of 0xff maximise the accumulator; compare

@@ -310,6 +310,18 @@ describe("nonces", () => {
     expect(rx.nonce).toBe(0x100000001n);
   });
 
+  test("a frame can use the last two usable nonces (2^64−3 for its header, 2^64−2 for its payload)", () => {
+    const key = new Uint8Array(32).fill(4);
+    const tx = new CipherState(key);
+    const rx = new CipherState(key);
+    tx.setNonce(MAX_NONCE - 2n);
+    rx.setNonce(MAX_NONCE - 2n);
+    const frames = new FrameDecoder(rx).push(encryptFrame(tx, frame(1, 40, 3)));
+    expect(frames.map((f) => f.payload.length)).toEqual([40]);
+    expect(tx.nonce).toBe(MAX_NONCE);
+    expect(rx.nonce).toBe(MAX_NONCE);
+  });
+
   test("a frame whose payload would need the reserved nonce fails on the sender side", () => {
     const tx = new CipherState(new Uint8Array(32).fill(3));
     tx.setNonce(MAX_NONCE - 1n); // header takes 2^64−2, payload would need 2^64−1

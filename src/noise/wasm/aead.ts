@@ -16,6 +16,7 @@ interface Exports {
   memory: WebAssembly.Memory;
   buf_ptr(): number;
   seal(len: number, adLen: number): number;
+  seal2(lenA: number, lenB: number): number;
   open(len: number, adLen: number): number;
 }
 
@@ -30,13 +31,15 @@ const MSG_MAX = 65536 + 16;
 interface Module {
   exp: Exports;
   buf: Uint8Array;
+  /** The cipher whose key is in buf[KEY..]: consecutive calls of one cipher (a frame's header, then its payload) skip the copy. */
+  keyOwner: WasmChaCha20Poly1305 | null;
 }
 
 let module: Module | null | undefined;
 
 function instantiate(): Module | null {
   const exp = instantiateEmbedded<Exports>(WASM_BASE64);
-  return exp === null ? null : { exp, buf: new Uint8Array(exp.memory.buffer, exp.buf_ptr(), MSG + MSG_MAX) };
+  return exp === null ? null : { exp, buf: new Uint8Array(exp.memory.buffer, exp.buf_ptr(), MSG + MSG_MAX), keyOwner: null };
 }
 
 /** dst[dstOff..] = src[srcOff, srcOff+len): a loop for short runs, set() on a view for long ones. */
@@ -60,15 +63,25 @@ class WasmChaCha20Poly1305 implements AeadCipher {
     this.key = key.slice();
   }
 
+  /** Puts this cipher's key and `nonce` in the module's buffer. */
+  private loadKeyNonce(nonce: Uint8Array): Uint8Array {
+    if (nonce.length !== 12) throw new RangeError("nonce must be 12 bytes");
+    const m = this.m;
+    const buf = m.buf;
+    // Small copies by hand: a subarray view plus set() costs more than the loop for a few dozen bytes.
+    if (m.keyOwner !== this) {
+      const key = this.key;
+      for (let i = 0; i < 32; i++) buf[KEY + i] = key[i] as number;
+      m.keyOwner = this;
+    }
+    for (let i = 0; i < 12; i++) buf[NONCE + i] = nonce[i] as number;
+    return buf;
+  }
+
   private load(nonce: Uint8Array, ad: Uint8Array | null, src: Uint8Array, srcOff: number, len: number): number {
     const adLen = ad === null ? 0 : ad.length;
     if (adLen > AD_MAX) throw new RangeError(`associated data over ${AD_MAX} bytes`);
-    if (nonce.length !== 12) throw new RangeError("nonce must be 12 bytes");
-    const buf = this.m.buf;
-    const key = this.key;
-    // Small copies by hand: a subarray view plus set() costs more than the loop for a few dozen bytes.
-    for (let i = 0; i < 32; i++) buf[KEY + i] = key[i] as number;
-    for (let i = 0; i < 12; i++) buf[NONCE + i] = nonce[i] as number;
+    const buf = this.loadKeyNonce(nonce);
     if (ad !== null) for (let i = 0; i < adLen; i++) buf[AD + i] = ad[i] as number;
     copyIn(buf, MSG, src, srcOff, len);
     return adLen;
@@ -80,6 +93,17 @@ class WasmChaCha20Poly1305 implements AeadCipher {
     const adLen = this.load(nonce, ad, src, srcOff, len);
     if (this.m.exp.seal(len, adLen) !== 1) throw new RangeError("seal: length out of range");
     copyIn(dst, dstOff, this.m.buf, MSG, len + TAG_LENGTH);
+  }
+
+  sealPair(nonce: Uint8Array, a: Uint8Array, aOff: number, aLen: number, b: Uint8Array, bOff: number, bLen: number, dst: Uint8Array, dstOff: number): void {
+    const total = aLen + bLen + 2 * TAG_LENGTH;
+    if (total > MSG_MAX) throw new RangeError("sealPair: messages too long for one call");
+    if (aOff + aLen > a.length || bOff + bLen > b.length || dstOff + total > dst.length) throw new RangeError("sealPair: buffer too small");
+    const buf = this.loadKeyNonce(nonce);
+    copyIn(buf, MSG, a, aOff, aLen);
+    copyIn(buf, MSG + aLen + TAG_LENGTH, b, bOff, bLen);
+    if (this.m.exp.seal2(aLen, bLen) !== 1) throw new RangeError("sealPair: length out of range");
+    copyIn(dst, dstOff, buf, MSG, total);
   }
 
   open(nonce: Uint8Array, ad: Uint8Array | null, src: Uint8Array, srcOff: number, len: number, dst: Uint8Array, dstOff: number): boolean {

@@ -12,6 +12,7 @@
  * place. No branch or memory index depends on secret data (the tag comparison is constant-time).
  */
 #include <stdint.h>
+#include <wasm_simd128.h>
 
 typedef uint64_t u64;
 typedef uint32_t u32;
@@ -35,44 +36,76 @@ typedef u32 __attribute__((aligned(1), may_alias)) u32_unaligned;
 static u32 load32(const u8 *p) { return *(const u32_unaligned *)p; }
 static void store32(u8 *p, u32 v) { *(u32_unaligned *)p = v; }
 
-static u32 rotl(u32 v, int c) { return (v << c) | (v >> (32 - c)); }
+/*
+ * ChaCha20 in 128-bit SIMD, one block as four row vectors (constants, key, key, counter‖nonce): a
+ * column round is one quarter round on the rows, a diagonal round the same after rotating rows 1–3.
+ * Two blocks are interleaved, which is what a share-sized Noise message needs (block 0 for the
+ * Poly1305 key, block 1 for up to 64 bytes). Measured in JavaScriptCore: two blocks ~230 ns, where
+ * the scalar code took ~300–400 ns per block and four blocks in lanes (one state word per vector)
+ * ~650 ns, its sixteen vectors spilling out of registers.
+ */
+typedef struct {
+  u32 counter, n0, n1, n2;
+} row3;
 
+#define ROTL(v, c) wasm_v128_or(wasm_i32x4_shl((v), (c)), wasm_u32x4_shr((v), 32 - (c)))
+/* Rotations by 16 and 8 move whole bytes: one shuffle instead of two shifts and an or. */
+#define ROTL16(v) wasm_i8x16_shuffle((v), (v), 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13)
+#define ROTL8(v) wasm_i8x16_shuffle((v), (v), 3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14)
 #define QUARTER(a, b, c, d) \
-  a += b; d ^= a; d = rotl(d, 16); \
-  c += d; b ^= c; b = rotl(b, 12); \
-  a += b; d ^= a; d = rotl(d, 8); \
-  c += d; b ^= c; b = rotl(b, 7);
+  a = wasm_i32x4_add(a, b); d = wasm_v128_xor(d, a); d = ROTL16(d); \
+  c = wasm_i32x4_add(c, d); b = wasm_v128_xor(b, c); b = ROTL(b, 12); \
+  a = wasm_i32x4_add(a, b); d = wasm_v128_xor(d, a); d = ROTL8(d); \
+  c = wasm_i32x4_add(c, d); b = wasm_v128_xor(b, c); b = ROTL(b, 7);
+/* Rows 1, 2, 3 rotated left by 1, 2, 3 words put the diagonals in columns; UNDIAG puts them back. */
+#define DIAG(x1, x2, x3) \
+  x1 = wasm_i32x4_shuffle(x1, x1, 1, 2, 3, 0); x2 = wasm_i32x4_shuffle(x2, x2, 2, 3, 0, 1); x3 = wasm_i32x4_shuffle(x3, x3, 3, 0, 1, 2);
+#define UNDIAG(x1, x2, x3) \
+  x1 = wasm_i32x4_shuffle(x1, x1, 3, 0, 1, 2); x2 = wasm_i32x4_shuffle(x2, x2, 2, 3, 0, 1); x3 = wasm_i32x4_shuffle(x3, x3, 1, 2, 3, 0);
+#define STORE_BLOCK(out, x0, x1, x2, x3, s3) \
+  wasm_v128_store(out, wasm_i32x4_add(x0, r0)); wasm_v128_store(out + 16, wasm_i32x4_add(x1, r1)); \
+  wasm_v128_store(out + 32, wasm_i32x4_add(x2, r2)); wasm_v128_store(out + 48, wasm_i32x4_add(x3, s3));
 
-/* One 64-byte ChaCha20 block for (key, counter, nonce), as little-endian bytes. */
-static void chacha_block(const u32 *key, u32 counter, const u32 *nonce, u8 *out) {
-  u32 s[16] = {0x61707865u, 0x3320646eu, 0x79622d32u, 0x6b206574u, key[0], key[1], key[2], key[3],
-               key[4], key[5], key[6], key[7], counter, nonce[0], nonce[1], nonce[2]};
-  u32 x[16];
-  for (int i = 0; i < 16; i++) x[i] = s[i];
+/* Blocks a and b (b may repeat a when only one is wanted) for the key at k (8 words). */
+static void chacha2(const u32 *k, const row3 *a, const row3 *b, u8 *out_a, u8 *out_b) {
+  const v128_t r0 = wasm_i32x4_make(0x61707865u, 0x3320646eu, 0x79622d32u, 0x6b206574u);
+  const v128_t r1 = wasm_v128_load(k), r2 = wasm_v128_load(k + 4);
+  const v128_t sa = wasm_v128_load(a), sb = wasm_v128_load(b);
+  v128_t a0 = r0, a1 = r1, a2 = r2, a3 = sa, b0 = r0, b1 = r1, b2 = r2, b3 = sb;
   for (int i = 0; i < 10; i++) {
-    QUARTER(x[0], x[4], x[8], x[12]);
-    QUARTER(x[1], x[5], x[9], x[13]);
-    QUARTER(x[2], x[6], x[10], x[14]);
-    QUARTER(x[3], x[7], x[11], x[15]);
-    QUARTER(x[0], x[5], x[10], x[15]);
-    QUARTER(x[1], x[6], x[11], x[12]);
-    QUARTER(x[2], x[7], x[8], x[13]);
-    QUARTER(x[3], x[4], x[9], x[14]);
+    QUARTER(a0, a1, a2, a3);
+    QUARTER(b0, b1, b2, b3);
+    DIAG(a1, a2, a3);
+    DIAG(b1, b2, b3);
+    QUARTER(a0, a1, a2, a3);
+    QUARTER(b0, b1, b2, b3);
+    UNDIAG(a1, a2, a3);
+    UNDIAG(b1, b2, b3);
   }
-  for (int i = 0; i < 16; i++) store32(out + 4 * i, x[i] + s[i]);
+  STORE_BLOCK(out_a, a0, a1, a2, a3, sa);
+  STORE_BLOCK(out_b, b0, b1, b2, b3, sb);
 }
 
-/* XORs len bytes at m with the key stream from block 1 on (whole words, then the tail bytes). */
-static void chacha_xor(const u32 *key, const u32 *nonce, u8 *m, u32 len) {
-  u8 ks[64];
-  u32 counter = 1;
-  for (u32 pos = 0; pos < len; pos += 64) {
-    chacha_block(key, counter++, nonce, ks);
-    u32 n = len - pos < 64 ? len - pos : 64;
-    u32 i = 0;
-    for (; i + 4 <= n; i += 4) store32(m + pos + i, load32(m + pos + i) ^ load32(ks + i));
-    for (; i < n; i++) m[pos + i] ^= ks[i];
+/* Key stream of the current call: block 0 (Poly1305 key) then one block per 64 message bytes. */
+#define KS_BLOCKS (MSG_MAX / 64 + 2)
+static u8 ks[KS_BLOCKS * 64];
+
+/* Fills ks with blocks [0, nblocks) for (key, nonce), two at a time. */
+static void keystream(const u32 *key, const u32 *nonce, u32 nblocks) {
+  for (u32 c = 0; c < nblocks; c += 2) {
+    row3 a = {c, nonce[0], nonce[1], nonce[2]};
+    row3 b = {c + 1, nonce[0], nonce[1], nonce[2]};
+    /* An odd last block computes block c twice rather than write past ks. */
+    chacha2(key, &a, c + 1 < nblocks ? &b : &a, ks + 64 * c, c + 1 < nblocks ? ks + 64 * (c + 1) : ks + 64 * c);
   }
+}
+
+/* XORs len bytes at m with the message key stream (ks from block 1 on). */
+static void xor_stream(u8 *m, u32 len) {
+  const u8 *k = ks + 64;
+  u32 i = 0;
+  for (; i + 16 <= len; i += 16) wasm_v128_store(m + i, wasm_v128_xor(wasm_v128_load(m + i), wasm_v128_load(k + i)));
+  for (; i < len; i++) m[i] ^= k[i];
 }
 
 /* Poly1305 over 2^130 − 5 in five 26-bit limbs; products fit in 64 bits. */
@@ -176,12 +209,9 @@ static void poly_tag(poly *p, u8 *out) {
   store32(out + 12, (u32)f);
 }
 
-static void setup(u32 *key, u32 *nonce, poly *p) {
+static void load_key_nonce(u32 *key, u32 *nonce) {
   for (int i = 0; i < 8; i++) key[i] = load32(buf + KEY + 4 * i);
   for (int i = 0; i < 3; i++) nonce[i] = load32(buf + NONCE + 4 * i);
-  u8 otk[64];
-  chacha_block(key, 0, nonce, otk);
-  poly_init(p, otk);
 }
 
 static void mac(poly *p, u32 ad_len, const u8 *ct, u32 ct_len, u8 *tag) {
@@ -196,14 +226,38 @@ static void mac(poly *p, u32 ad_len, const u8 *ct, u32 ct_len, u8 *tag) {
   poly_tag(p, tag);
 }
 
+/* Encrypts len bytes at m in place and writes the tag after them. */
+static void seal_at(const u32 *key, const u32 *nonce, u8 *m, u32 len, u32 ad_len) {
+  poly p;
+  keystream(key, nonce, 1 + (len + 63) / 64);
+  poly_init(&p, ks);
+  xor_stream(m, len);
+  mac(&p, ad_len, m, len, m + len);
+}
+
 /* Encrypts buf[MSG, MSG+len) in place and appends the tag. Returns 0 when a length is out of range. */
 i32 seal(u32 len, u32 ad_len) {
   if (len > MSG_MAX - 16 || ad_len > AD_MAX) return 0;
   u32 key[8], nonce[3];
-  poly p;
-  setup(key, nonce, &p);
-  chacha_xor(key, nonce, buf + MSG, len);
-  mac(&p, ad_len, buf + MSG, len, buf + MSG + len);
+  load_key_nonce(key, nonce);
+  seal_at(key, nonce, buf + MSG, len, ad_len);
+  return 1;
+}
+
+/*
+ * Seals two messages in one call, with the nonce in buf and the one after it, no associated data:
+ * buf[MSG, +len_a) and buf[MSG + len_a + 16, +len_b), each followed by its tag. That is the wire
+ * layout of an SV2 frame's header and payload, so the caller copies a frame in and out once.
+ */
+i32 seal2(u32 len_a, u32 len_b) {
+  if (len_a > MSG_MAX - 32 || len_b > MSG_MAX - 32 - len_a) return 0;
+  u32 key[8], nonce[3];
+  load_key_nonce(key, nonce);
+  seal_at(key, nonce, buf + MSG, len_a, 0);
+  /* The counter is the little-endian u64 in nonce bytes 4..11 (words 1 and 2). */
+  nonce[1] += 1;
+  nonce[2] += nonce[1] == 0;
+  seal_at(key, nonce, buf + MSG + len_a + 16, len_b, 0);
   return 1;
 }
 
@@ -211,14 +265,16 @@ i32 seal(u32 len, u32 ad_len) {
 i32 open(u32 len, u32 ad_len) {
   if (len < 16 || len > MSG_MAX || ad_len > AD_MAX) return 0;
   u32 key[8], nonce[3];
-  poly p;
-  setup(key, nonce, &p);
+  load_key_nonce(key, nonce);
   u32 ct_len = len - 16;
+  keystream(key, nonce, 1 + (ct_len + 63) / 64);
+  poly p;
+  poly_init(&p, ks);
   u8 tag[16];
   mac(&p, ad_len, buf + MSG, ct_len, tag);
   u32 diff = 0;
   for (int i = 0; i < 16; i++) diff |= (u32)(tag[i] ^ buf[MSG + ct_len + i]);
   if (diff != 0) return 0;
-  chacha_xor(key, nonce, buf + MSG, ct_len);
+  xor_stream(buf + MSG, ct_len);
   return 1;
 }
