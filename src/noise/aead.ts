@@ -23,6 +23,14 @@ export interface AeadCipher {
    * under 32 KB (the transport pairs frames of up to 16 KB).
    */
   sealPair?(nonce: Uint8Array, a: Uint8Array, aOff: number, aLen: number, b: Uint8Array, bOff: number, bLen: number, dst: Uint8Array, dstOff: number): void;
+  /**
+   * Optional, SV2 framing (the receiving half of sealPair): opens the frame whose wire bytes start at
+   * src[srcOff], `avail` of them there: its 22-byte sealed header with `nonce` into header[0, 6) and,
+   * when the payload is all there and is 1..maxPayload bytes in one Noise message, the payload with
+   * the next nonce. Returns the payload, null when only the header was opened (so one nonce was
+   * used), or false when a tag is wrong. `nonce` is never within two of the reserved maximum.
+   */
+  openFrame?(nonce: Uint8Array, src: Uint8Array, srcOff: number, avail: number, maxPayload: number, header: Uint8Array): Uint8Array | null | false;
 }
 
 export interface AeadProvider {

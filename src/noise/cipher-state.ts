@@ -112,6 +112,21 @@ export class CipherState {
     this.advance();
   }
 
+  /**
+   * Opens an SV2 frame's sealed header at src[srcOff] into header[0, 6) and, when src holds all of
+   * it (avail bytes from srcOff), its payload, in one AEAD call (AeadCipher.openFrame). Returns the
+   * payload, null when only the header was opened, or undefined when the provider has no such call
+   * (then use openInto). A wrong tag throws `mac-mismatch`.
+   */
+  openFrame(src: Uint8Array, srcOff: number, avail: number, maxPayload: number, header: Uint8Array): Uint8Array | null | undefined {
+    if (this.cipher.openFrame === undefined || (this.lo >= 0xfffffffe && this.hi === 0xffffffff)) return undefined;
+    const payload = this.cipher.openFrame(this.currentNonce(), src, srcOff, avail, maxPayload, header);
+    if (payload === false) throw new NoiseError("mac-mismatch", `authentication tag mismatch at nonce ${this.nonce}`);
+    this.advance();
+    if (payload !== null) this.advance();
+    return payload;
+  }
+
   encryptWithAd(ad: Uint8Array | null, plaintext: Uint8Array): Uint8Array {
     const out = new Uint8Array(plaintext.length + TAG_LENGTH);
     this.sealInto(ad, plaintext, 0, plaintext.length, out, 0);

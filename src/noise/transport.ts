@@ -188,14 +188,21 @@ export class FrameDecoder {
     if (this.pendingLength < 0) {
       if (this.end - this.start < ENCRYPTED_HEADER_LENGTH) return null;
       const h = HEADER;
-      this.cipher.openInto(null, src, this.start, ENCRYPTED_HEADER_LENGTH, h, 0);
+      // Header and payload in one AEAD call where the provider can (share-sized frames).
+      const opened = this.cipher.openFrame(src, this.start, this.end - this.start, this.maxPayloadLength, h);
+      if (opened === undefined) this.cipher.openInto(null, src, this.start, ENCRYPTED_HEADER_LENGTH, h, 0);
       this.start += ENCRYPTED_HEADER_LENGTH;
       const length = (h[3] as number) | ((h[4] as number) << 8) | ((h[5] as number) << 16);
+      const types = (((h[0] as number) | ((h[1] as number) << 8)) << 8) | (h[2] as number);
+      if (opened) {
+        this.start += length + TAG_LENGTH;
+        return { extensionType: types >>> 8, msgType: types & 0xff, payload: opened };
+      }
       if (length > this.maxPayloadLength) {
         throw new NoiseError("frame-too-large", `frame of type 0x${(h[2] as number).toString(16)} announces ${length} payload bytes, limit is ${this.maxPayloadLength}`);
       }
       this.pendingLength = length;
-      this.pendingTypes = (((h[0] as number) | ((h[1] as number) << 8)) << 8) | (h[2] as number);
+      this.pendingTypes = types;
     }
     const length = this.pendingLength;
     const wireLength = encryptedPayloadLength(length);

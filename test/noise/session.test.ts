@@ -15,6 +15,8 @@ import { classifyFirstBytes } from "../../src/noise/foreign-protocol.ts";
 import { EphemeralKeyPool } from "../../src/noise/ephemeral-pool.ts";
 import { ellSwiftKeyPairFromSecret } from "../../src/noise/ellswift.ts";
 import { seededRandom } from "./helpers.ts";
+import { pureAead } from "../../src/noise/chacha20poly1305.ts";
+import { loadWasmAead } from "../../src/noise/wasm/aead.ts";
 
 const NOW_MS = 1_700_000_000_000;
 const clock = { nowMs: (): number => NOW_MS };
@@ -276,6 +278,50 @@ describe("foreign protocols at the responder", () => {
     // Random act 1s are not refused (seeded sample of 2000).
     const r = seededRandom(4242);
     for (let i = 0; i < 2000; i++) expect(classifyFirstBytes(r(64))).toBe("act1");
+  });
+});
+
+describe("one-call frame sealing and opening (WebAssembly) against the two-call path (pure TypeScript)", () => {
+  const wasm = loadWasmAead();
+  test("same wire bytes, and each decodes the other's stream read in pieces", () => {
+    expect(wasm).not.toBeNull();
+    const provider = wasm as NonNullable<typeof wasm>;
+    const key = new Uint8Array(32).fill(9);
+    // Empty, share-sized, at and around the one-call limits (128 B peeked, 16 KB sealed), two chunks.
+    const frames = [0, 1, 6, 28, 61, 64, 127, 128, 129, 500, 16_384, 16_385, 65_519, 65_520].map((len, i) => frame(i + 1, len, i));
+    const viaWasm = new CipherState(key, provider);
+    const viaPure = new CipherState(key, pureAead);
+    viaWasm.setNonce(0xfffffff0n); // crosses the 32-bit carry of the counter on the way
+    viaPure.setNonce(0xfffffff0n);
+    const wireWasm = frames.map((f) => encryptFrame(viaWasm, f));
+    const wirePure = frames.map((f) => encryptFrame(viaPure, f));
+    expect(wireWasm.map((b) => bytesToHex(b))).toEqual(wirePure.map((b) => bytesToHex(b)));
+    const stream = new Uint8Array(wireWasm.reduce((n, b) => n + b.length, 0));
+    let off = 0;
+    for (const b of wireWasm) {
+      stream.set(b, off);
+      off += b.length;
+    }
+    for (const [name, rx] of [["wasm", provider], ["pure", pureAead]] as const) {
+      const cs = new CipherState(key, rx);
+      cs.setNonce(0xfffffff0n);
+      const decoder = new FrameDecoder(cs);
+      const got: Sv2Frame[] = [];
+      // Reads of 1, 23, 50, 101 and 997 bytes in turn: headers and payloads split everywhere.
+      const sizes = [1, 23, 50, 101, 997];
+      for (let pos = 0, k = 0; pos < stream.length; k++) {
+        const n = sizes[k % sizes.length] as number;
+        got.push(...decoder.push(stream.subarray(pos, Math.min(stream.length, pos + n))));
+        pos += n;
+      }
+      expect(`${name}: ${got.map((f) => `${f.msgType}:${bytesToHex(f.payload)}`).join(",")}`).toBe(
+        `${name}: ${frames.map((f) => `${f.msgType}:${bytesToHex(f.payload)}`).join(",")}`,
+      );
+      // And all in one read.
+      const one = new CipherState(key, rx);
+      one.setNonce(0xfffffff0n);
+      expect(new FrameDecoder(one).push(stream).length).toBe(frames.length);
+    }
   });
 });
 

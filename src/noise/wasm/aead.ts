@@ -18,6 +18,7 @@ interface Exports {
   seal(len: number, adLen: number): number;
   seal2(lenA: number, lenB: number): number;
   open(len: number, adLen: number): number;
+  open_frame(avail: number, maxPayload: number): number;
 }
 
 /** Offsets in the module's buffer (see chacha20poly1305.c). */
@@ -27,6 +28,9 @@ const AD = 64;
 const AD_MAX = 4096;
 const MSG = AD + AD_MAX;
 const MSG_MAX = 65536 + 16;
+/** Payload bytes openFrame copies in after a header: share-sized frames open in one call, bigger ones in two. */
+const FRAME_PEEK = 128;
+const SEALED_HEADER = 22;
 
 interface Module {
   exp: Exports;
@@ -104,6 +108,21 @@ class WasmChaCha20Poly1305 implements AeadCipher {
     copyIn(buf, MSG + aLen + TAG_LENGTH, b, bOff, bLen);
     if (this.m.exp.seal2(aLen, bLen) !== 1) throw new RangeError("sealPair: length out of range");
     copyIn(dst, dstOff, buf, MSG, total);
+  }
+
+  openFrame(nonce: Uint8Array, src: Uint8Array, srcOff: number, avail: number, maxPayload: number, header: Uint8Array): Uint8Array | null | false {
+    const n = Math.min(avail, SEALED_HEADER + FRAME_PEEK + TAG_LENGTH);
+    if (n < SEALED_HEADER || srcOff + n > src.length || header.length < 6) throw new RangeError("openFrame: buffer too small");
+    const buf = this.loadKeyNonce(nonce);
+    copyIn(buf, MSG, src, srcOff, n);
+    const r = this.m.exp.open_frame(n, maxPayload);
+    if (r < 0) return false;
+    for (let i = 0; i < 6; i++) header[i] = buf[MSG + i] as number;
+    if ((r & 1) === 0) return null;
+    const length = r >>> 1;
+    const payload = new Uint8Array(length);
+    copyIn(payload, 0, buf, MSG + SEALED_HEADER, length);
+    return payload;
   }
 
   open(nonce: Uint8Array, ad: Uint8Array | null, src: Uint8Array, srcOff: number, len: number, dst: Uint8Array, dstOff: number): boolean {

@@ -261,20 +261,44 @@ i32 seal2(u32 len_a, u32 len_b) {
   return 1;
 }
 
-/* Checks the tag of buf[MSG, MSG+len) (len includes it) and decrypts in place; 0 when it is wrong. */
-i32 open(u32 len, u32 ad_len) {
-  if (len < 16 || len > MSG_MAX || ad_len > AD_MAX) return 0;
-  u32 key[8], nonce[3];
-  load_key_nonce(key, nonce);
+/* Checks the tag of the len bytes at m (len includes it) and decrypts them in place; 0 when it is wrong. */
+static i32 open_at(const u32 *key, const u32 *nonce, u8 *m, u32 len, u32 ad_len) {
   u32 ct_len = len - 16;
   keystream(key, nonce, 1 + (ct_len + 63) / 64);
   poly p;
   poly_init(&p, ks);
   u8 tag[16];
-  mac(&p, ad_len, buf + MSG, ct_len, tag);
+  mac(&p, ad_len, m, ct_len, tag);
   u32 diff = 0;
-  for (int i = 0; i < 16; i++) diff |= (u32)(tag[i] ^ buf[MSG + ct_len + i]);
+  for (int i = 0; i < 16; i++) diff |= (u32)(tag[i] ^ m[ct_len + i]);
   if (diff != 0) return 0;
-  xor_stream(buf + MSG, ct_len);
+  xor_stream(m, ct_len);
   return 1;
+}
+
+/* Checks the tag of buf[MSG, MSG+len) (len includes it) and decrypts in place; 0 when it is wrong. */
+i32 open(u32 len, u32 ad_len) {
+  if (len < 16 || len > MSG_MAX || ad_len > AD_MAX) return 0;
+  u32 key[8], nonce[3];
+  load_key_nonce(key, nonce);
+  return open_at(key, nonce, buf + MSG, len, ad_len);
+}
+
+/*
+ * Opens an SV2 frame from its first avail wire bytes at buf[MSG]: the 6-byte header sealed alone
+ * (22 bytes) with the nonce in buf, then, when all of it is there and it is 1..max_payload bytes,
+ * the payload (msg_length + 16 bytes, one Noise message) with the next nonce; both in place.
+ * Returns -1 when a tag is wrong, else 2 * msg_length, plus 1 when the payload was opened too.
+ */
+i32 open_frame(u32 avail, u32 max_payload) {
+  if (avail < 22 || avail > MSG_MAX) return -1;
+  u32 key[8], nonce[3];
+  load_key_nonce(key, nonce);
+  if (!open_at(key, nonce, buf + MSG, 22, 0)) return -1;
+  u32 len = (u32)buf[MSG + 3] | ((u32)buf[MSG + 4] << 8) | ((u32)buf[MSG + 5] << 16);
+  if (len == 0 || len > max_payload || len > 65519 || 22 + len + 16 > avail) return (i32)(2 * len);
+  nonce[1] += 1;
+  nonce[2] += nonce[1] == 0;
+  if (!open_at(key, nonce, buf + MSG + 22, len + 16, 0)) return -1;
+  return (i32)(2 * len + 1);
 }
