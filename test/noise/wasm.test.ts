@@ -75,7 +75,7 @@ describe("WebAssembly secp256k1", () => {
     expect(ecWasm()).not.toBeNull();
   });
 
-  test("multiplication, inverse and square root agree with bigint arithmetic on edge and random values", () => {
+  test("multiplication, inverse (constant- and variable-time) and square root agree with bigint arithmetic on edge and random values", () => {
     const w = ecWasm();
     if (w === null) throw new Error("wasm did not load");
     const rng = seededRandom(11);
@@ -92,6 +92,9 @@ describe("WebAssembly secp256k1", () => {
         w.inv();
         const i = bytesToBigInt(w.io, IO_OUT);
         expect((i * a) % P).toBe(1n);
+        bigIntTo32Bytes(a, w.io, IO_IN);
+        w.invVar();
+        expect(bytesToBigInt(w.io, IO_OUT)).toBe(i);
       }
       const viaWasm = sqrt(a);
       useEcWasm(false);

@@ -315,6 +315,23 @@ static int fe_sqrt(fe *r, const fe *a) {
   return fe_equal(&check, a);
 }
 
+/*
+ * r = a^((p−3)/4). For a non-zero square a, r² = 1/a and a·r is the root fe_sqrt gives: one
+ * exponentiation yields a root and an inverse, which is how the ElligatorSwift encoder avoids its
+ * division. (p−3)/4: 223 ones, 0, 22 ones, 00001011.
+ */
+static void fe_isqrt(fe *r, const fe *a) {
+  runs o;
+  fe t;
+  fe_runs(&o, a);
+  fe_sqr_n(&t, &o.x223, 23);
+  fe_mul(&t, &t, &o.x22);
+  fe_sqr_n(&t, &t, 5);
+  fe_mul(&t, &t, a);
+  fe_sqr_n(&t, &t, 3);
+  fe_mul(r, &t, &o.x2);
+}
+
 /* ---- Legendre symbol ------------------------------------------------------------------------ */
 
 /* 256-bit unsigned integers as four 64-bit limbs, little-endian, for the binary Jacobi algorithm. */
@@ -327,6 +344,8 @@ static void u256_from_fe(u64 *out, const fe *a) {
     out[i] = v;
   }
 }
+
+static const u64 P64[4] = {0xFFFFFFFEFFFFFC2Full, 0xFFFFFFFFFFFFFFFFull, 0xFFFFFFFFFFFFFFFFull, 0xFFFFFFFFFFFFFFFFull};
 
 static int u256_is_zero(const u64 *a) { return (a[0] | a[1] | a[2] | a[3]) == 0; }
 
@@ -366,7 +385,6 @@ static void u256_shr(u64 *a, int t) {
  * Its running time depends on the value (it is used on public or random values only).
  */
 static int fe_legendre(const fe *x) {
-  static const u64 P64[4] = {0xFFFFFFFEFFFFFC2Full, 0xFFFFFFFFFFFFFFFFull, 0xFFFFFFFFFFFFFFFFull, 0xFFFFFFFFFFFFFFFFull};
   u64 a[4], n[4];
   u256_from_fe(a, x);
   for (int i = 0; i < 4; i++) n[i] = P64[i];
@@ -394,6 +412,86 @@ static int fe_legendre(const fe *x) {
     u256_sub(a, n);
   }
   return (n[0] == 1 && n[1] == 0 && n[2] == 0 && n[3] == 0) ? r : 0;
+}
+
+/* ---- variable-time inverse ----------------------------------------------------------------- */
+
+static int u256_is_one(const u64 *a) { return a[0] == 1 && (a[1] | a[2] | a[3]) == 0; }
+
+/* a = a / 2 mod p for a < p: (a + p) / 2 when a is odd, the 257th bit kept through the shift. */
+static void u256_half_mod(u64 *a) {
+  u64 carry = 0;
+  if (a[0] & 1) {
+    for (int i = 0; i < 4; i++) {
+      u64 s = a[i] + P64[i];
+      u64 c1 = s < a[i];
+      u64 s2 = s + carry;
+      carry = c1 | (s2 < s);
+      a[i] = s2;
+    }
+  }
+  for (int i = 0; i < 3; i++) a[i] = (a[i] >> 1) | (a[i + 1] << 63);
+  a[3] = (a[3] >> 1) | (carry << 63);
+}
+
+/* a = a − b mod p for a, b < p. */
+static void u256_sub_mod(u64 *a, const u64 *b) {
+  int borrow = u256_lt(a, b);
+  u256_sub(a, b);
+  if (borrow) {
+    u64 carry = 0;
+    for (int i = 0; i < 4; i++) {
+      u64 s = a[i] + P64[i];
+      u64 c1 = s < a[i];
+      u64 s2 = s + carry;
+      carry = c1 | (s2 < s);
+      a[i] = s2;
+    }
+  }
+}
+
+static void fe_from_u256(fe *r, const u64 *a) {
+  uint8_t b[32];
+  for (int i = 0; i < 4; i++) {
+    for (int j = 0; j < 8; j++) b[(3 - i) * 8 + j] = (uint8_t)(a[i] >> (56 - 8 * j));
+  }
+  fe_set_b32(r, b);
+}
+
+/*
+ * 1/a (0 for 0) by the binary extended Euclidean algorithm: about four times quicker than the
+ * exponentiation in fe_inv here, but its running time depends on a, so only the ElligatorSwift
+ * encoding and decoding use it: their inputs are public keys and the random u sent with them
+ * (libsecp256k1's ellswift code uses variable-time inversion on the same grounds). Secret-dependent
+ * values (the scalar multiplications' results) keep fe_inv.
+ */
+static void fe_inv_var(fe *r, const fe *x) {
+  u64 u[4], v[4], x1[4] = {1, 0, 0, 0}, x2[4] = {0, 0, 0, 0};
+  u256_from_fe(u, x);
+  if (u256_is_zero(u)) {
+    fe_set_int(r, 0);
+    return;
+  }
+  for (int i = 0; i < 4; i++) v[i] = P64[i];
+  /* Invariants: x1·a ≡ u and x2·a ≡ v (mod p); gcd(u, v) = 1 throughout. */
+  while (!u256_is_one(u) && !u256_is_one(v)) {
+    while ((u[0] & 1) == 0) {
+      u256_shr(u, 1);
+      u256_half_mod(x1);
+    }
+    while ((v[0] & 1) == 0) {
+      u256_shr(v, 1);
+      u256_half_mod(x2);
+    }
+    if (!u256_lt(u, v)) {
+      u256_sub(u, v);
+      u256_sub_mod(x1, x2);
+    } else {
+      u256_sub(v, u);
+      u256_sub_mod(x2, x1);
+    }
+  }
+  fe_from_u256(r, u256_is_one(u) ? x1 : x2);
 }
 
 /* Montgomery's trick: every element of v replaced by its inverse (all non-zero), one fe_inv. */
@@ -516,6 +614,14 @@ void inv_io(void) {
   fe a;
   fe_set_b32(&a, io);
   fe_inv(&a, &a);
+  fe_get_b32(io + 32, &a);
+}
+
+/* The same with the variable-time inverse (public values only). */
+void inv_var_io(void) {
+  fe a;
+  fe_set_b32(&a, io);
+  fe_inv_var(&a, &a);
   fe_get_b32(io + 32, &a);
 }
 
@@ -723,9 +829,10 @@ i32 base_mul_io(void) {
 
 /* ---- ElligatorSwift (BIP324) ---------------------------------------------------------------- */
 /* The same formulas as ../ellswift.ts (xswiftec and xswiftecInvUnnormalized; the reasoning is
- * written there), with square tests by the Legendre symbol and roots only when they exist. */
+ * written there), with square tests by the Legendre symbol, roots only when they exist, and the
+ * variable-time inverse: everything here is computed from public keys and the public u. */
 
-static fe sqrt_minus_3, c_inv;
+static fe sqrt_minus_3, c_inv, half;
 static int swift_ready = 0;
 
 static void swift_init(void) {
@@ -738,6 +845,7 @@ static void swift_init(void) {
   fe_set_int(&two, 2);
   fe_sub(&t, &sqrt_minus_3, &one);
   fe_inv(&two, &two);
+  fe_copy(&half, &two);
   fe_mul(&c_inv, &t, &two);
   swift_ready = 1;
 }
@@ -791,7 +899,7 @@ void decode_io(void) {
   fe_add(&tmp, &tmp, &tmp2);
   fe x;
   if (is_square(&tmp)) {
-    fe_inv(&tmp, &q);
+    fe_inv_var(&tmp, &q);
     fe_mul(&x, &a1, &tmp);
     fe_get_b32(io + 32, &x);
     return;
@@ -810,7 +918,7 @@ void decode_io(void) {
   fe_add(&tmp, &tmp, &b3x7);
   fe_mul(&tmp, &tmp, &b23);
   fe inv_b;
-  fe_inv(&inv_b, &b23);
+  fe_inv_var(&inv_b, &b23);
   if (is_square(&tmp)) {
     fe_mul(&x, &a2, &inv_b);
   } else {
@@ -850,14 +958,20 @@ i32 encode_try_io(i32 c) {
     fe_mul(&tmp, &u3p7, &den);
     fe_neg(&tmp, &tmp);
     if (!is_square(&tmp)) return 0;
-    fe_sqrt(&w, &tmp);
+    /* One exponentiation for both: R = tmp^((p−3)/4), w = tmp·R = √tmp, and since tmp = −(u³+7)·den,
+     * 1/den = −(u³+7)·R² (tmp and u³+7 are non-zero: x³ + 7 has no root on this curve). */
+    fe R, den_inv;
+    fe_isqrt(&R, &tmp);
+    fe_mul(&w, &tmp, &R);
     if (c & 4) fe_neg(&w, &w);
+    fe_sqr(&den_inv, &R);
+    fe_mul(&den_inv, &den_inv, &u3p7);
+    fe_neg(&den_inv, &den_inv);
     fe t2;
     fe_mul(&t2, &u, &c_inv);
     fe_sub(&t2, &t2, &v);
     fe_mul(&t2, &t2, &w);
-    fe_inv(&den, &den);
-    fe_mul(&t2, &t2, &den);
+    fe_mul(&t2, &t2, &den_inv);
     fe_get_b32(io + 32, &t2);
     return 1;
   }
@@ -878,8 +992,13 @@ i32 encode_try_io(i32 c) {
     if (fe_is_zero(&r)) return 0;
     fe_neg(&r, &r);
   }
-  fe_sqrt(&w, &s);
+  /* R = s^((p−3)/4): √s = s·R and 1/s = R² (s is a non-zero square), so no division. */
+  fe R, inv_2s;
+  fe_isqrt(&R, &s);
+  fe_mul(&w, &s, &R);
   if (c & 4) fe_neg(&w, &w);
+  fe_sqr(&inv_2s, &R);
+  fe_mul(&inv_2s, &inv_2s, &half);
   /* u·C − v with v = (r/s − u)/2 is (2s·u·C − r + s·u) / 2s */
   fe two_s, num;
   fe_add(&two_s, &s, &s);
@@ -889,8 +1008,7 @@ i32 encode_try_io(i32 c) {
   fe_mul(&tmp, &s, &u);
   fe_add(&num, &num, &tmp);
   fe_mul(&num, &num, &w);
-  fe_inv(&two_s, &two_s);
-  fe_mul(&num, &num, &two_s);
+  fe_mul(&num, &num, &inv_2s);
   fe_get_b32(io + 32, &num);
   return 1;
 }

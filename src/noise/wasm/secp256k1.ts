@@ -18,6 +18,7 @@ interface Exports {
   io_ptr(): number;
   sqrt_io(): number;
   inv_io(): void;
+  inv_var_io(): void;
   mul_io(): void;
   prepare_io(): void;
   point_mul_io(digits: number, neg1: number, neg2: number, delta1: number, delta2: number): number;
@@ -41,6 +42,8 @@ export interface Secp256k1Wasm {
   sqrt(): boolean;
   /** 1 / io[IN] into io[OUT]. */
   inv(): void;
+  /** The same in variable time (for public values). */
+  invVar(): void;
   /** io[IN] · io[IN2] into io[OUT]. */
   mul(): void;
   /** Makes io[IN] (an x on the curve) the prepared point, unless `id` already is. */
@@ -67,6 +70,7 @@ function load(): Secp256k1Wasm | null {
     io,
     sqrt: () => exp.sqrt_io() === 1,
     inv: () => exp.inv_io(),
+    invVar: () => exp.inv_var_io(),
     mul: () => exp.mul_io(),
     prepare(id: number): void {
       if (id === preparedId) return;
