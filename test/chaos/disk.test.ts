@@ -125,8 +125,14 @@ test("the disk fills up under the running process: clear error, mining and block
   // The pool has the block in memory and says so. (Whether its row reached the file is not for the
   // test to pin: RLIMIT_FSIZE only refuses growing a file, and SQLite may write the row into WAL
   // space it allocated before the disk "filled"; the complaint above shows a write did fail.)
-  const listed = (await (await fetch(`${p.httpUrl as string}/api/blocks`)).json()) as { blocks: { hash: string; status: string }[] };
-  expect(listed.blocks.find((b) => b.hash === hash)?.status).toBe("accepted");
+  // The node's answer reaches the pool a moment after the node recorded the block: poll for it.
+  let status: string | undefined;
+  await until("the block accepted in the pool's API", async () => {
+    const listed = (await (await fetch(`${p.httpUrl as string}/api/blocks`)).json()) as { blocks: { hash: string; status: string }[] };
+    status = listed.blocks.find((b) => b.hash === hash)?.status;
+    return status === "accepted";
+  }, 5_000);
+  expect(status).toBe("accepted");
   await everyMinerProgresses(fleet, "disk full");
   // The answer's write failed as well, and the share counters' flush: still the one line.
   expect(p.stderr().split("\n").filter((l) => l.includes("ERROR ledger:")).length).toBe(1);

@@ -116,9 +116,9 @@ export async function startChaosPool(core: ChaosCore, options: ChaosPoolOptions)
 }
 
 /** Polls `predicate` every 10 ms until it holds; throws naming `what` after `timeoutMs`. */
-export async function until(what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<number> {
+export async function until(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<number> {
   const t0 = performance.now();
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (performance.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await Bun.sleep(10);
   }
