@@ -355,45 +355,17 @@ test(`fuzz Sv1Session.onData (no sockets, real pool): ${N_SESSIONS} sessions of 
 
 // ---- a live Sv1Server --------------------------------------------------------------------------------
 
-/** A line client that checks every line the pool sends (RawV1Client would throw on bad JSON in its callback). */
-class FuzzV1Client {
-  readonly lines: string[] = [];
+/** A line client that checks every line the pool sends instead of parsing it (RawV1Client would throw on bad JSON in its callback). */
+class FuzzV1Client extends RawV1Client {
   readonly problems: string[] = [];
-  closed = false;
-  private buffer = "";
-  private socket: import("bun").Socket<undefined> | null = null;
 
-  static async connect(port: number): Promise<FuzzV1Client> {
-    const c = new FuzzV1Client();
-    c.socket = await Bun.connect<undefined>({
-      hostname: "127.0.0.1",
-      port,
-      socket: {
-        data: (_s, chunk) => c.onData(new TextDecoder().decode(chunk)),
-        close: () => {
-          c.closed = true;
-        },
-        error: () => {
-          c.closed = true;
-        },
-      },
-    });
-    return c;
-  }
-
-  private onData(text: string): void {
-    this.buffer += text;
-    for (let nl = this.buffer.indexOf("\n"); nl >= 0; nl = this.buffer.indexOf("\n")) {
-      const line = this.buffer.slice(0, nl);
-      this.buffer = this.buffer.slice(nl + 1);
-      this.lines.push(line);
-      const problem = checkPoolLine(line);
-      if (problem !== null) this.problems.push(problem);
-    }
+  protected override onLine(line: string): void {
+    const problem = checkPoolLine(line);
+    if (problem !== null) this.problems.push(problem);
   }
 
   write(bytes: Uint8Array): void {
-    if (!this.closed) this.socket?.write(bytes);
+    if (!this.closed) this.sendRaw(bytes);
   }
 
   async until(pred: () => boolean, ms: number): Promise<boolean> {
@@ -405,8 +377,8 @@ class FuzzV1Client {
     return true;
   }
 
-  close(): void {
-    this.socket?.terminate();
+  override close(): void {
+    this.terminate();
   }
 }
 

@@ -1,23 +1,12 @@
 // Bad input over real TCP: every share error code, malformed lines, floods and limits, each answered
 // or closed without touching the other miners.
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { difficultyToTarget, hashMeetsTarget, nbitsToTarget, targetToLeBytes } from "../../src/bitcoin/target.ts";
 import type { Sv1Notify } from "../../src/server/sv1/protocol.ts";
-import { RawV1Client, grindV1, notifyOf, startV1Pool, submitParams, until, type V1Pool, type V1Share } from "./helpers.ts";
+import { RawV1Client, grindV1, notifyOf, startV1Pool, submitParams, sv1SocketTests, until, type V1Pool, type V1Share } from "./helpers.ts";
 
 let pool: V1Pool | null = null;
-const clients: RawV1Client[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await pool?.stop();
-  pool = null;
-});
-
-async function connect(p: V1Pool): Promise<RawV1Client> {
-  const c = await RawV1Client.connect(p.port);
-  clients.push(c);
-  return c;
-}
+const connect = sv1SocketTests();
 
 /** Subscribes and authorizes; returns the first job and the session's extranonce1. */
 async function ready(c: RawV1Client, worker: string): Promise<{ job: Sv1Notify; en1: string }> {

@@ -1,24 +1,13 @@
 // Message sequences of real V1 firmware families, byte for byte as they send them, over real TCP into
 // the real pool core, mining real shares on a low target (and a block on the embedded node).
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { bytesToHex, internalToDisplayHex } from "../../src/bitcoin/bytes.ts";
 import { difficultyToTarget, hashMeetsTarget, nbitsToTarget, targetToLeBytes } from "../../src/bitcoin/target.ts";
 import { prevHashToSv1 } from "../../src/server/sv1/protocol.ts";
-import { RawV1Client, grindV1, notifyOf, startV1Pool, submitParams, until, type V1Pool } from "./helpers.ts";
+import { grindV1, notifyOf, startV1Pool, submitParams, sv1SocketTests, until, type V1Pool } from "./helpers.ts";
 
 let pool: V1Pool | null = null;
-const clients: RawV1Client[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await pool?.stop();
-  pool = null;
-});
-
-async function connect(p: V1Pool): Promise<RawV1Client> {
-  const c = await RawV1Client.connect(p.port);
-  clients.push(c);
-  return c;
-}
+const connect = sv1SocketTests();
 
 function currentJobHex(p: V1Pool): string {
   const job = p.t.service.pool.currentJob;

@@ -1,5 +1,6 @@
 // Socket-level helpers for the SV1 tests: a raw line client (what firmware sends, byte for byte),
 // a pool service with a V1 listener, and real proof of work on V1 jobs.
+import { afterEach } from "bun:test";
 import type { Socket } from "bun";
 import { hexToBytes, writeU32LE } from "../../src/bitcoin/bytes.ts";
 import { sha256d } from "../../src/bitcoin/hash.ts";
@@ -33,8 +34,9 @@ export class RawV1Client {
   private readonly cursor = new Map<string, number>();
   private socket: Socket<undefined> | null = null;
 
-  static async connect(port: number): Promise<RawV1Client> {
-    const c = new RawV1Client();
+  /** Connects a client of this class (subclasses get their own type). */
+  static async connect<T extends RawV1Client>(this: new () => T, port: number): Promise<T> {
+    const c = new this();
     c.socket = await Bun.connect<undefined>({
       hostname: "127.0.0.1",
       port,
@@ -57,8 +59,13 @@ export class RawV1Client {
       const line = this.buffer.slice(0, nl);
       this.buffer = this.buffer.slice(nl + 1);
       this.lines.push(line);
-      this.messages.push(JSON.parse(line) as Msg);
+      this.onLine(line);
     }
+  }
+
+  /** Each complete line the pool sent, after it is recorded in `lines`: parsed into `messages`. */
+  protected onLine(line: string): void {
+    this.messages.push(JSON.parse(line) as Msg);
   }
 
   /** Sends text as is (the test writes the line endings). */
@@ -105,6 +112,11 @@ export class RawV1Client {
   close(): void {
     this.socket?.end();
   }
+
+  /** Drops the connection without a FIN handshake (what a crashed client does). */
+  terminate(): void {
+    this.socket?.terminate();
+  }
 }
 
 export function notifyOf(msg: Msg): Sv1Notify {
@@ -124,13 +136,36 @@ export async function startV1Pool(
   const t = await startTestService(opts.layers ?? {}, { embeddedDifficulty: opts.embeddedDifficulty ?? 1 });
   const server = new Sv1Server(t.service, { host: "127.0.0.1", port: 0, extranonce2Size: 4, maxLineBytes: 4096, ...opts.server });
   const { port } = await server.start();
-  return {
+  const pool: V1Pool = {
     t,
     server,
     port,
     stop: async () => {
+      running.delete(pool);
       await t.service.stop("test over", 200);
     },
+  };
+  running.add(pool);
+  return pool;
+}
+
+/** Pools started and not stopped yet (what sv1SocketTests stops after each test). */
+const running = new Set<V1Pool>();
+
+/**
+ * The common setup of the SV1 socket test files: after each test, every raw client it connected is
+ * closed and every pool it started is stopped. Returns the `connect` those tests use.
+ */
+export function sv1SocketTests(): (p: V1Pool) => Promise<RawV1Client> {
+  const clients: RawV1Client[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    for (const p of [...running]) await p.stop();
+  });
+  return async (p) => {
+    const c = await RawV1Client.connect(p.port);
+    clients.push(c);
+    return c;
   };
 }
 

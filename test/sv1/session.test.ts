@@ -1,24 +1,13 @@
 // Session features over real TCP: version-rolling negotiation and set_version_mask, extranonce
 // subscription and set_extranonce, the shared notify line, authorize edge cases, reconnect and stop.
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { bytesToHex } from "../../src/bitcoin/bytes.ts";
 import { resolveConfig } from "../../src/config.ts";
 import { sv1OptionsFromConfig } from "../../src/server/sv1/server.ts";
-import { RawV1Client, grindV1, notifyOf, startV1Pool, submitParams, until, type V1Pool, type V1Share } from "./helpers.ts";
+import { RawV1Client, grindV1, notifyOf, startV1Pool, submitParams, sv1SocketTests, until, type V1Pool, type V1Share } from "./helpers.ts";
 
 let pool: V1Pool | null = null;
-const clients: RawV1Client[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await pool?.stop();
-  pool = null;
-});
-
-async function connect(p: V1Pool): Promise<RawV1Client> {
-  const c = await RawV1Client.connect(p.port);
-  clients.push(c);
-  return c;
-}
+const connect = sv1SocketTests();
 
 test("version rolling: the miner's mask AND the pool's, re-negotiable, min-bit-count reported", async () => {
   pool = await startV1Pool();
