@@ -70,6 +70,15 @@ export class CipherState {
     return b;
   }
 
+  /** Whether this nonce and the next are both usable (one-call frames need two; 2^64 − 2 is the last). */
+  private twoNoncesLeft(): boolean {
+    return !(this.lo >= 0xfffffffe && this.hi === 0xffffffff);
+  }
+
+  private macMismatch(): NoiseError {
+    return new NoiseError("mac-mismatch", `authentication tag mismatch at nonce ${this.nonce}`);
+  }
+
   private advance(): void {
     this.lo++;
     if (this.lo === TWO_32) {
@@ -89,8 +98,7 @@ export class CipherState {
    * tag) one after the other at dst[dstOff]: one AEAD call where the provider offers it.
    */
   sealPairInto(a: Uint8Array, aOff: number, aLen: number, b: Uint8Array, bOff: number, bLen: number, dst: Uint8Array, dstOff: number): void {
-    // The pair needs this nonce and the next; the last usable nonce (2^64 − 2) goes the single way.
-    if (this.cipher.sealPair === undefined || (this.lo >= 0xfffffffe && this.hi === 0xffffffff)) {
+    if (this.cipher.sealPair === undefined || !this.twoNoncesLeft()) {
       this.sealInto(null, a, aOff, aLen, dst, dstOff);
       this.sealInto(null, b, bOff, bLen, dst, dstOff + aLen + TAG_LENGTH);
       return;
@@ -106,9 +114,7 @@ export class CipherState {
    */
   openInto(ad: Uint8Array | null, src: Uint8Array, srcOff: number, len: number, dst: Uint8Array, dstOff: number): void {
     if (len < TAG_LENGTH) throw new NoiseError("invalid-input", `ciphertext of ${len} bytes is shorter than a tag`);
-    if (!this.cipher.open(this.currentNonce(), ad, src, srcOff, len, dst, dstOff)) {
-      throw new NoiseError("mac-mismatch", `authentication tag mismatch at nonce ${this.nonce}`);
-    }
+    if (!this.cipher.open(this.currentNonce(), ad, src, srcOff, len, dst, dstOff)) throw this.macMismatch();
     this.advance();
   }
 
@@ -119,9 +125,9 @@ export class CipherState {
    * (then use openInto). A wrong tag throws `mac-mismatch`.
    */
   openFrame(src: Uint8Array, srcOff: number, avail: number, maxPayload: number, header: Uint8Array): Uint8Array | null | undefined {
-    if (this.cipher.openFrame === undefined || (this.lo >= 0xfffffffe && this.hi === 0xffffffff)) return undefined;
+    if (this.cipher.openFrame === undefined || !this.twoNoncesLeft()) return undefined;
     const payload = this.cipher.openFrame(this.currentNonce(), src, srcOff, avail, maxPayload, header);
-    if (payload === false) throw new NoiseError("mac-mismatch", `authentication tag mismatch at nonce ${this.nonce}`);
+    if (payload === false) throw this.macMismatch();
     this.advance();
     if (payload !== null) this.advance();
     return payload;

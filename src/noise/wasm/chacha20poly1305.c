@@ -226,6 +226,12 @@ static void mac(poly *p, u32 ad_len, const u8 *ct, u32 ct_len, u8 *tag) {
   poly_tag(p, tag);
 }
 
+/* The Noise nonce after this one: the counter is the little-endian u64 in bytes 4..11 (words 1, 2). */
+static void next_nonce(u32 *nonce) {
+  nonce[1] += 1;
+  nonce[2] += nonce[1] == 0;
+}
+
 /* Encrypts len bytes at m in place and writes the tag after them. */
 static void seal_at(const u32 *key, const u32 *nonce, u8 *m, u32 len, u32 ad_len) {
   poly p;
@@ -254,9 +260,7 @@ i32 seal2(u32 len_a, u32 len_b) {
   u32 key[8], nonce[3];
   load_key_nonce(key, nonce);
   seal_at(key, nonce, buf + MSG, len_a, 0);
-  /* The counter is the little-endian u64 in nonce bytes 4..11 (words 1 and 2). */
-  nonce[1] += 1;
-  nonce[2] += nonce[1] == 0;
+  next_nonce(nonce);
   seal_at(key, nonce, buf + MSG + len_a + 16, len_b, 0);
   return 1;
 }
@@ -297,8 +301,7 @@ i32 open_frame(u32 avail, u32 max_payload) {
   if (!open_at(key, nonce, buf + MSG, 22, 0)) return -1;
   u32 len = (u32)buf[MSG + 3] | ((u32)buf[MSG + 4] << 8) | ((u32)buf[MSG + 5] << 16);
   if (len == 0 || len > max_payload || len > 65519 || 22 + len + 16 > avail) return (i32)(2 * len);
-  nonce[1] += 1;
-  nonce[2] += nonce[1] == 0;
+  next_nonce(nonce);
   if (!open_at(key, nonce, buf + MSG + 22, len + 16, 0)) return -1;
   return (i32)(2 * len + 1);
 }

@@ -286,39 +286,10 @@ static void fe_runs(runs *o, const fe *a) {
   fe_mul(&o->x223, &t, &o->x3);
 }
 
-/* r = a^(p−2) = 1/a (0 for 0). p − 2 in binary: 223 ones, 0, 22 ones, 0000 1 0 11 0 1. */
-static void fe_inv(fe *r, const fe *a) {
-  runs o;
-  fe t;
-  fe_runs(&o, a);
-  fe_sqr_n(&t, &o.x223, 23);
-  fe_mul(&t, &t, &o.x22);
-  fe_sqr_n(&t, &t, 5);
-  fe_mul(&t, &t, a);
-  fe_sqr_n(&t, &t, 3);
-  fe_mul(&t, &t, &o.x2);
-  fe_sqr_n(&t, &t, 2);
-  fe_mul(r, &t, a);
-}
-
-/* r = a^((p+1)/4); returns 1 when r² = a (a is a square). (p+1)/4: 223 ones, 0, 22 ones, 0000, 11, 00. */
-static int fe_sqrt(fe *r, const fe *a) {
-  runs o;
-  fe t, check;
-  fe_runs(&o, a);
-  fe_sqr_n(&t, &o.x223, 23);
-  fe_mul(&t, &t, &o.x22);
-  fe_sqr_n(&t, &t, 6);
-  fe_mul(&t, &t, &o.x2);
-  fe_sqr_n(r, &t, 2);
-  fe_sqr(&check, r);
-  return fe_equal(&check, a);
-}
-
 /*
- * r = a^((p−3)/4). For a non-zero square a, r² = 1/a and a·r is the root fe_sqrt gives: one
- * exponentiation yields a root and an inverse, which is how the ElligatorSwift encoder avoids its
- * division. (p−3)/4: 223 ones, 0, 22 ones, 00001011.
+ * r = a^((p−3)/4), the one addition chain the three below share. (p−3)/4 in binary: 223 ones, 0,
+ * 22 ones, 00001011. For a non-zero square a, r² = 1/a and a·r is its root: the ElligatorSwift
+ * encoder uses that to get a root and an inverse from one exponentiation.
  */
 static void fe_isqrt(fe *r, const fe *a) {
   runs o;
@@ -330,6 +301,23 @@ static void fe_isqrt(fe *r, const fe *a) {
   fe_mul(&t, &t, a);
   fe_sqr_n(&t, &t, 3);
   fe_mul(r, &t, &o.x2);
+}
+
+/* r = a^(p−2) = 1/a (0 for 0): p − 2 = 4·(p−3)/4 + 1. */
+static void fe_inv(fe *r, const fe *a) {
+  fe t;
+  fe_isqrt(&t, a);
+  fe_sqr_n(&t, &t, 2);
+  fe_mul(r, &t, a);
+}
+
+/* r = a^((p+1)/4) = a·a^((p−3)/4); returns 1 when r² = a (a is a square). */
+static int fe_sqrt(fe *r, const fe *a) {
+  fe t, check;
+  fe_isqrt(&t, a);
+  fe_mul(r, &t, a);
+  fe_sqr(&check, r);
+  return fe_equal(&check, a);
 }
 
 /* ---- Legendre symbol ------------------------------------------------------------------------ */
@@ -418,18 +406,22 @@ static int fe_legendre(const fe *x) {
 
 static int u256_is_one(const u64 *a) { return a[0] == 1 && (a[1] | a[2] | a[3]) == 0; }
 
+/* a += p; returns the carry out of 256 bits. */
+static u64 u256_add_p(u64 *a) {
+  u64 carry = 0;
+  for (int i = 0; i < 4; i++) {
+    u64 s = a[i] + P64[i];
+    u64 c1 = s < a[i];
+    u64 s2 = s + carry;
+    carry = c1 | (s2 < s);
+    a[i] = s2;
+  }
+  return carry;
+}
+
 /* a = a / 2 mod p for a < p: (a + p) / 2 when a is odd, the 257th bit kept through the shift. */
 static void u256_half_mod(u64 *a) {
-  u64 carry = 0;
-  if (a[0] & 1) {
-    for (int i = 0; i < 4; i++) {
-      u64 s = a[i] + P64[i];
-      u64 c1 = s < a[i];
-      u64 s2 = s + carry;
-      carry = c1 | (s2 < s);
-      a[i] = s2;
-    }
-  }
+  u64 carry = (a[0] & 1) ? u256_add_p(a) : 0;
   for (int i = 0; i < 3; i++) a[i] = (a[i] >> 1) | (a[i + 1] << 63);
   a[3] = (a[3] >> 1) | (carry << 63);
 }
@@ -438,16 +430,7 @@ static void u256_half_mod(u64 *a) {
 static void u256_sub_mod(u64 *a, const u64 *b) {
   int borrow = u256_lt(a, b);
   u256_sub(a, b);
-  if (borrow) {
-    u64 carry = 0;
-    for (int i = 0; i < 4; i++) {
-      u64 s = a[i] + P64[i];
-      u64 c1 = s < a[i];
-      u64 s2 = s + carry;
-      carry = c1 | (s2 < s);
-      a[i] = s2;
-    }
-  }
+  if (borrow) u256_add_p(a);
 }
 
 static void fe_from_u256(fe *r, const u64 *a) {
