@@ -30,8 +30,8 @@ import type { MiningFrontend } from "../src/server/pool-service.ts";
 import { PoolIdentity } from "../src/server/sv2/identity.ts";
 import { Sv2Server, sv2OptionsFromConfig } from "../src/server/sv2/server.ts";
 import { heapStats } from "bun:jsc";
+import { reply, serveCommands, type Json } from "./proc.ts";
 
-type Json = Record<string, unknown>;
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -39,7 +39,6 @@ function arg(name: string, fallback: string): string {
 }
 
 const epoch = (): number => performance.timeOrigin + performance.now();
-const reply = (o: Json): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
 
 /** Records when the pool applies a new tip: added before the SV2 server, so it runs before the fan-out. */
 class TipRecorder implements MiningFrontend {
@@ -183,22 +182,6 @@ async function handle(cmd: Json): Promise<Json> {
 }
 
 reply({ ev: "ready", port, authority: identity.authorityPublicKey, pid: process.pid, ...stats() });
-for await (const line of console) {
-  const text = line.trim();
-  if (text === "") continue;
-  let cmd: Json;
-  try {
-    cmd = JSON.parse(text) as Json;
-  } catch {
-    reply({ error: `bad command line: ${text}` });
-    continue;
-  }
-  try {
-    reply({ ev: String(cmd["cmd"]), ...(await handle(cmd)) });
-  } catch (e) {
-    reply({ ev: String(cmd["cmd"]), error: e instanceof Error ? e.message : String(e) });
-  }
-  if (cmd["cmd"] === "stop") break;
-}
+await serveCommands(handle, "stop");
 rmSync(dataDir, { recursive: true, force: true });
 process.exit(0);

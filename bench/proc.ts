@@ -140,3 +140,34 @@ export function num(o: Json, key: string): number {
   const v = o[key];
   return typeof v === "number" ? v : Number.NaN;
 }
+
+// ---- the child's side ------------------------------------------------------------------------
+
+/** Writes one answer line to the harness. */
+export function reply(o: Json): void {
+  process.stdout.write(`${JSON.stringify(o)}\n`);
+}
+
+/**
+ * Serves commands from stdin until `last` has been answered: each line is a JSON command, answered
+ * with `{ev: cmd, ...result}` or `{ev: cmd, error}`; a line that is not JSON gets an error answer.
+ */
+export async function serveCommands(handle: (cmd: Json) => Promise<Json>, last: string): Promise<void> {
+  for await (const line of console) {
+    const text = line.trim();
+    if (text === "") continue;
+    let cmd: Json;
+    try {
+      cmd = JSON.parse(text) as Json;
+    } catch {
+      reply({ error: `bad command line: ${text}` });
+      continue;
+    }
+    try {
+      reply({ ev: String(cmd["cmd"]), ...(await handle(cmd)) });
+    } catch (e) {
+      reply({ ev: String(cmd["cmd"]), error: e instanceof Error ? e.message : String(e) });
+    }
+    if (cmd["cmd"] === last) break;
+  }
+}

@@ -10,10 +10,10 @@
  */
 import { decodeAuthorityPublicKey } from "../../src/noise/keys.ts";
 import { percentile } from "../lib.ts";
+import { reply, serveCommands, type Json } from "../proc.ts";
 import { LoadClient, type ClientHooks, type ClientMode } from "./client.ts";
 import { HandshakeCache } from "./session.ts";
 
-type Json = Record<string, unknown>;
 
 function arg(name: string, fallback?: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,7 +34,6 @@ const tag = arg("tag", "load");
 
 const epoch = (): number => performance.timeOrigin + performance.now();
 const log = (line: string): void => void process.stderr.write(`[${tag}] ${line}\n`);
-const reply = (o: Json): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
 const round = (v: number, d = 1): number => (Number.isFinite(v) ? Number(v.toFixed(d)) : v);
 
 // ---- fleet state and the hooks every client calls -------------------------------------------------
@@ -386,26 +385,13 @@ async function handle(cmd: Json): Promise<Json> {
 }
 
 reply({ ev: "ready", pid: process.pid });
-for await (const line of console) {
-  const text = line.trim();
-  if (text === "") continue;
-  let cmd: Json;
-  try {
-    cmd = JSON.parse(text) as Json;
-  } catch {
-    reply({ error: `bad command line: ${text}` });
-    continue;
-  }
+// Each answer also says how long the command took and how busy this process was meanwhile.
+await serveCommands(async (cmd) => {
   const started = performance.now();
   const cpu0 = process.cpuUsage();
-  try {
-    const result = await handle(cmd);
-    const cpu = process.cpuUsage(cpu0);
-    const wall = performance.now() - started;
-    reply({ ev: String(cmd["cmd"]), ...result, cmdMs: round(wall), cpuBusy: round((cpu.user + cpu.system) / 1000 / wall, 3) });
-  } catch (e) {
-    reply({ ev: String(cmd["cmd"]), error: e instanceof Error ? e.message : String(e) });
-  }
-  if (cmd["cmd"] === "close") break;
-}
+  const result = await handle(cmd);
+  const cpu = process.cpuUsage(cpu0);
+  const wall = performance.now() - started;
+  return { ...result, cmdMs: round(wall), cpuBusy: round((cpu.user + cpu.system) / 1000 / wall, 3) };
+}, "close");
 process.exit(0);
