@@ -20,6 +20,7 @@ import type { TemplateChange, TipChange } from "../../pool/pool.ts";
 import type { Config } from "../../config.ts";
 import { StratumV2Error } from "../../errors.ts";
 import { ConnectionLimiter } from "../connection-limiter.ts";
+import { FanoutQueue } from "../fanout.ts";
 import type { ListenFn } from "../early-listener.ts";
 import { Outbox } from "../outbox.ts";
 import type { MiningFrontend, PoolService } from "../pool-service.ts";
@@ -120,8 +121,7 @@ export class Sv1Server implements MiningFrontend, Sv1ServerContext {
   private readonly badInputLog: RateLimitedLog;
   private readonly limitLog: RateLimitedLog;
   private timers: ReturnType<typeof setInterval>[] = [];
-  private fanoutQueue: (() => void)[] = [];
-  private fanoutRunning = false;
+  private readonly fanouts: FanoutQueue;
   private nextSession = 1;
   private stopping = false;
   private mask: number;
@@ -149,6 +149,7 @@ export class Sv1Server implements MiningFrontend, Sv1ServerContext {
     };
     this.listen = options.listen;
     this.limiter = new ConnectionLimiter(this.opts.maxConnections, this.opts.maxConnectionsPerIp);
+    this.fanouts = new FanoutQueue(this.opts.fanoutChunk);
     this.options = {
       extranonce2Size: options.extranonce2Size,
       maxLineBytes: options.maxLineBytes,
@@ -339,40 +340,19 @@ export class Sv1Server implements MiningFrontend, Sv1ServerContext {
   }
 
   private fanout(what: string, perSession: (session: Sv1Session) => void): void {
-    // Snapshot: sessions authorized during the fan-out get the current job from authorize.
-    const run = (): void => {
-      const targets: Sv1Session[] = [];
-      for (const s of this.sessions) if (s.ready) targets.push(s);
-      const t0 = performance.now();
-      let i = 0;
-      const step = (): void => {
-        const end = Math.min(targets.length, i + this.opts.fanoutChunk);
-        for (; i < end; i++) {
-          const session = targets[i] as Sv1Session;
-          try {
-            perSession(session);
-          } catch (e) {
-            this.logger.error(`SV1 ${what} fan-out failed for a session`, { ...session.logFields(), error: e instanceof Error ? e.message : String(e) });
-            session.close("internal-error", false);
-          }
+    this.fanouts.run(
+      // Snapshot when it starts: sessions authorized during the fan-out get the current job from authorize.
+      () => [...this.sessions].filter((s) => s.ready),
+      (session) => {
+        try {
+          perSession(session);
+        } catch (e) {
+          this.logger.error(`SV1 ${what} fan-out failed for a session`, { ...session.logFields(), error: e instanceof Error ? e.message : String(e) });
+          session.close("internal-error", false);
         }
-        if (i < targets.length) {
-          setImmediate(step);
-          return;
-        }
-        this.m.fanoutMs.observe(performance.now() - t0);
-        const next = this.fanoutQueue.shift();
-        if (next !== undefined) next();
-        else this.fanoutRunning = false;
-      };
-      step();
-    };
-    if (this.fanoutRunning) {
-      this.fanoutQueue.push(run);
-      return;
-    }
-    this.fanoutRunning = true;
-    run();
+      },
+      (ms) => this.m.fanoutMs.observe(ms),
+    );
   }
 
   /**

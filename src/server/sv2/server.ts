@@ -21,6 +21,7 @@ import type { Config } from "../../config.ts";
 import type { Job } from "../../pool/jobs.ts";
 import type { TemplateChange, TipChange } from "../../pool/pool.ts";
 import { ConnectionLimiter } from "../connection-limiter.ts";
+import { FanoutQueue } from "../fanout.ts";
 import type { ListenFn } from "../early-listener.ts";
 import { Outbox } from "../outbox.ts";
 import type { MiningFrontend, PoolService } from "../pool-service.ts";
@@ -114,11 +115,10 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
   private readonly frameCache = new Map<string, Uint8Array>();
   private readonly limitLog: RateLimitedLog;
   private timers: ReturnType<typeof setInterval>[] = [];
-  private fanoutQueue: (() => void)[] = [];
+  private readonly fanouts: FanoutQueue;
   private handshakeQueue: Sv2Connection[] = [];
   private handshakeHead = 0;
   private handshakeScheduled = false;
-  private fanoutRunning = false;
   private nextId = 1;
   /** Socket data callbacks so far, and at the last key refill: tells the refill whether the loop is idle. */
   private dataEvents = 0;
@@ -163,6 +163,7 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
     };
     this.ephemeral = new EphemeralKeyPool(this.opts.ephemeralKeys);
     this.limiter = new ConnectionLimiter(this.opts.maxConnections, this.opts.maxConnectionsPerIp);
+    this.fanouts = new FanoutQueue(this.opts.fanoutChunk);
     this.limitLog = new RateLimitedLog(this.logger, 10_000);
     const r = service.metrics;
     this.m = {
@@ -394,41 +395,24 @@ export class Sv2Server implements MiningFrontend, ConnectionHost {
   }
 
   private fanout(what: string, perConnection: (conn: Sv2Connection) => void): void {
-    // Snapshot: connections opened during the fan-out get their jobs when their channel opens.
+    // Snapshot now: connections opened during the fan-out get their jobs when their channel opens.
     const targets = [...this.conns];
-    const run = (): void => {
-      const t0 = performance.now();
-      let i = 0;
-      const step = (): void => {
-        const end = Math.min(targets.length, i + this.opts.fanoutChunk);
-        for (; i < end; i++) {
-          const conn = targets[i] as Sv2Connection;
-          conn.cork();
-          try {
-            perConnection(conn);
-          } catch (e) {
-            conn.fail("internal-error", `${what}: ${e instanceof Error ? e.message : String(e)}`);
-          } finally {
-            conn.uncork();
-          }
+    this.fanouts.run(
+      () => targets,
+      (conn) => {
+        conn.cork();
+        try {
+          perConnection(conn);
+        } catch (e) {
+          conn.fail("internal-error", `${what}: ${e instanceof Error ? e.message : String(e)}`);
+        } finally {
+          conn.uncork();
         }
-        if (i < targets.length) {
-          setImmediate(step);
-          return;
-        }
-        if (what === "new-tip") this.m.fanoutMs.observe(performance.now() - t0);
-        const next = this.fanoutQueue.shift();
-        if (next !== undefined) next();
-        else this.fanoutRunning = false;
-      };
-      step();
-    };
-    if (this.fanoutRunning) {
-      this.fanoutQueue.push(run);
-      return;
-    }
-    this.fanoutRunning = true;
-    run();
+      },
+      (ms) => {
+        if (what === "new-tip") this.m.fanoutMs.observe(ms);
+      },
+    );
   }
 
   /** Graceful stop: no new connections, Reconnect to every miner, close after the writes. */
