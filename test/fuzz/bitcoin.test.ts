@@ -5,12 +5,12 @@ import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { AddressError, decodeAddress, scriptToAddress } from "../../src/bitcoin/address.ts";
 import { parseBlock, serializeBlock } from "../../src/bitcoin/block.ts";
-import { hexToBytes } from "../../src/bitcoin/bytes.ts";
+import { equalBytes, hexToBytes } from "../../src/bitcoin/bytes.ts";
 import { NETWORKS, type Network } from "../../src/bitcoin/network.ts";
 import { parseTransaction, serializeTransaction } from "../../src/bitcoin/tx.ts";
 import { sharedPath, readSharedJson } from "../helpers/shared.ts";
 import { countOutcomes, fuzzCount, hexOf, instanceOf, REPLAYING, runFuzz, stratumError } from "./lib.ts";
-import { mutateBytes, mutateText, sameBytes } from "./mutate.ts";
+import { mutateBytes, mutateText } from "./mutate.ts";
 
 const FILE = "test/fuzz/bitcoin.test.ts";
 const NETWORK_NAMES = Object.keys(NETWORKS) as Network[];
@@ -76,7 +76,7 @@ test(`fuzz scriptToAddress: ${N_SCRIPT} random and mutated output scripts never 
       if (a === null) return "null";
       // Whatever it names must decode back to the same script.
       const back = decodeAddress(a, network).script;
-      if (!sameBytes(back, script)) throw new Error(`scriptToAddress gave ${a}, which decodes to ${hexOf(back)}`);
+      if (!equalBytes(back, script)) throw new Error(`scriptToAddress gave ${a}, which decodes to ${hexOf(back)}`);
       return "address";
     },
     // scriptToAddress promises no throws at all.
@@ -129,8 +129,8 @@ test(`fuzz parseBlock: ${N_BLOCK} mutated mainnet blocks throw only StratumV2Err
       const block = parseBlock(bytes);
       // What parses re-serializes to bytes that parse to the same serialization (a stable form).
       const again = serializeBlock(block);
-      if (!sameBytes(serializeBlock(parseBlock(again)), again)) throw new Error("block re-serialization is not stable");
-      return sameBytes(again, bytes) ? "parsed" : "parsed-noncanonical";
+      if (!equalBytes(serializeBlock(parseBlock(again)), again)) throw new Error("block re-serialization is not stable");
+      return equalBytes(again, bytes) ? "parsed" : "parsed-noncanonical";
     },
     classify: stratumError(),
     show: (b) => hexOf(b, 400),
@@ -163,8 +163,8 @@ test(`fuzz parseTransaction: ${N_TX} mutated real transactions throw only Stratu
       // Not always byte-identical (a witness flag with empty witnesses is refused, so it is), but
       // what parses must re-parse to the same serialization.
       const twice = serializeTransaction(parseTransaction(again), true);
-      if (!sameBytes(twice, again)) throw new Error("re-serialization is not stable");
-      return sameBytes(again, bytes) ? "parsed" : "parsed-noncanonical";
+      if (!equalBytes(twice, again)) throw new Error("re-serialization is not stable");
+      return equalBytes(again, bytes) ? "parsed" : "parsed-noncanonical";
     },
     classify: stratumError(),
     show: (b) => hexOf(b, 600),

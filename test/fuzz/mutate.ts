@@ -1,30 +1,13 @@
 // Mutators for the fuzz targets: bytes (bit flips, overwrites, truncation, insertion, deletion,
 // duplication, splicing, length-field edits), text (characters, tokens, case, splicing, blow-ups)
 // and JSON values (dropped fields, changed types, huge arrays, bad hex, odd numbers).
+import { concatBytes } from "../../src/bitcoin/bytes.ts";
 import type { Prng } from "../sv2/samples.ts";
 
 export const INTERESTING_U8: readonly number[] = [0x00, 0x01, 0x02, 0x0a, 0x20, 0x7b, 0x7f, 0x80, 0xfd, 0xfe, 0xff];
 export const INTERESTING_U32: readonly number[] = [
   0, 1, 2, 0x7f, 0x80, 0xff, 0x100, 0xfffe, 0xffff, 0x10000, 0xffffff, 0x1000000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff,
 ];
-
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** A little-endian unsigned length field inside a byte string. */
 export interface LengthField {

@@ -3,6 +3,7 @@
 // same in random chunks, the transport FrameDecoder fed mutated ciphertext, and the key, certificate
 // and first-bytes decoders. Only NoiseError (CertificateError, KeyDecodeError, NotAHandshakeError are
 // NoiseErrors) may come out, and nothing forged may get through.
+import { concatBytes, equalBytes } from "../../src/bitcoin/bytes.ts";
 import { expect, test } from "bun:test";
 import { CipherState } from "../../src/noise/cipher-state.ts";
 import { decodeCertificate, encodeCertificate, verifyCertificate } from "../../src/noise/certificate.ts";
@@ -16,7 +17,7 @@ import { encryptedFrameLength, encryptFrame, FrameDecoder, type Sv2Frame } from 
 import { readSharedJson } from "../helpers/shared.ts";
 import { seededRandom } from "../noise/helpers.ts";
 import { countOutcomes, fuzzCount, hexOf, instanceOf, REPLAYING, runFuzz } from "./lib.ts";
-import { concatBytes, mutateBytes, mutateText, sameBytes } from "./mutate.ts";
+import { mutateBytes, mutateText } from "./mutate.ts";
 
 const FILE = "test/fuzz/noise.test.ts";
 const NOW_SEC = 1_750_000_000;
@@ -100,8 +101,8 @@ test(`fuzz InitiatorHandshake.finish: ${N_ACT2} mutated act 2 messages (and vali
       hs.start();
       const r = hs.finish(act2, nowSec);
       // Only the genuine act 2 may complete, and it must name our static key.
-      if (!sameBytes(act2, (VALID[which] as (typeof VALID)[number]).act2)) throw new Error("a modified act 2 completed the handshake");
-      if (!sameBytes(r.responderStaticXonly, identity.staticXonly)) throw new Error("wrong static key");
+      if (!equalBytes(act2, (VALID[which] as (typeof VALID)[number]).act2)) throw new Error("a modified act 2 completed the handshake");
+      if (!equalBytes(r.responderStaticXonly, identity.staticXonly)) throw new Error("wrong static key");
       return "complete";
     },
     classify: noiseErrors,
@@ -232,7 +233,7 @@ test(`fuzz FrameDecoder.push: ${N_FRAMES} mutated and re-chunked encrypted strea
       if (got.length > frames.length) throw new Error("more frames than were sent");
       got.forEach((f, i) => {
         const s = frames[i] as Sv2Frame;
-        if (f.msgType !== s.msgType || f.extensionType !== s.extensionType || !sameBytes(f.payload, s.payload)) throw new Error(`frame ${i} differs from what was sent`);
+        if (f.msgType !== s.msgType || f.extensionType !== s.extensionType || !equalBytes(f.payload, s.payload)) throw new Error(`frame ${i} differs from what was sent`);
       });
       // A working decoder holds at most the rest of one frame it is waiting for.
       if (outcome === "ok" && decoder.bufferedBytes > encryptedFrameLength(Math.min(max, 70_000))) throw new Error(`decoder buffers ${decoder.bufferedBytes} bytes`);
@@ -307,7 +308,7 @@ test(`fuzz decodeCertificate / verifyCertificate: ${N_CERT} mutated certificates
     run: (bytes) => {
       const cert = decodeCertificate(bytes);
       const verdict = verifyCertificate(cert, identity.staticXonly, authority.xonly, NOW_SEC);
-      if (verdict.ok && !sameBytes(encodeCertificate(cert), genuine)) throw new Error("a forged certificate verified");
+      if (verdict.ok && !equalBytes(encodeCertificate(cert), genuine)) throw new Error("a forged certificate verified");
       return verdict.ok ? "valid" : `refused:${verdict.reason}`;
     },
     classify: noiseErrors,

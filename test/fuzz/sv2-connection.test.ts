@@ -5,6 +5,7 @@
 // random, valid and mutated frames in random chunks. Properties: onData never throws; everything the
 // pool writes is a well-formed SV2 frame; a failing connection ends in "closing" with a reason;
 // closing releases every channel.
+import { concatBytes } from "../../src/bitcoin/bytes.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { NoiseError } from "../../src/noise/errors.ts";
 import { createResponderIdentity, type ResponderIdentity } from "../../src/noise/handshake.ts";
@@ -22,7 +23,6 @@ import { decodeFrame, encodeFrame, type Sv2Message } from "../../src/sv2/index.t
 import { seededRandom } from "../noise/helpers.ts";
 import { startTestService, type TestService } from "../helpers/service.ts";
 import { countOutcomes, fuzzCount, hexOf, REPLAYING, runFuzz, type Prng } from "./lib.ts";
-import { concatBytes } from "./mutate.ts";
 import { fuzzFrame, learn, minerMessage, newKnown, setupConnection, type Known } from "./sv2-inputs.ts";
 
 const FILE = "test/fuzz/sv2-connection.test.ts";

@@ -5,6 +5,7 @@
 // messages or closed (a probe and then garbage bytes check that none is left hanging), the pool
 // never sends anything malformed, no handler throws (a throw would show up as a "socket error" log),
 // and a healthy miner next to them keeps getting shares accepted between batches.
+import { concatBytes } from "../../src/bitcoin/bytes.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Sv2Miner } from "../../src/miner/sv2-miner.ts";
 import { decodeAuthorityPublicKey } from "../../src/noise/keys.ts";
@@ -14,7 +15,7 @@ import type { Sv2Message } from "../../src/sv2/messages/registry.ts";
 import { startTestService, type TestService } from "../helpers/service.ts";
 import { startTestSv2, waitFor, type TestSv2 } from "../helpers/sv2.ts";
 import { failureReport, FuzzFailure, fuzzCount, hexOf, iterationRng, iterations, REPLAYING, seedHex, type Prng } from "./lib.ts";
-import { mutateBytes, mutateText, concatBytes } from "./mutate.ts";
+import { mutateBytes, mutateText } from "./mutate.ts";
 import { fuzzFrame, learn, newKnown, setupConnection, type Known } from "./sv2-inputs.ts";
 import { FuzzSv2Client } from "./sv2-wire.ts";
 

@@ -2,12 +2,12 @@
 // (so it holds the cipher states and can encrypt frames whose msg_length lies), writes raw bytes
 // before the handshake, and records everything the pool sends: act 2, decoded messages, anything
 // undecodable, and when the pool closes the connection.
+import { concatBytes } from "../../src/bitcoin/bytes.ts";
 import type { Socket } from "bun";
 import { CipherState } from "../../src/noise/cipher-state.ts";
 import { ACT2_LENGTH, InitiatorHandshake } from "../../src/noise/handshake.ts";
 import { FrameDecoder, MAX_CHUNK_PLAINTEXT } from "../../src/noise/transport.ts";
 import { decodePayloadWithTrailing, encodeFrame, type Sv2Message } from "../../src/sv2/messages/registry.ts";
-import { concatBytes } from "./mutate.ts";
 
 const TAG = 16;
 

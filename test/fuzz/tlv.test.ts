@@ -2,6 +2,7 @@
 // the tolerant payload decoder the connection uses (decodePayloadWithTrailing), and the seed's
 // message path StratumV2Server.handleMessage over a real pool on the embedded node. Only
 // Sv2CodecError / StratumV2Error of kind "ProtocolError" may come out.
+import { concatBytes } from "../../src/bitcoin/bytes.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { MAX_TARGET, targetToLeBytes } from "../../src/bitcoin/target.ts";
 import { EmbeddedNode } from "../../src/node/embedded.ts";
@@ -13,7 +14,7 @@ import { ALL_CODECS, decodePayload, decodePayloadWithTrailing, encodePayload, ty
 import { TlvDecoder, TlvEncoder } from "../../src/sv2/tlv.ts";
 import { Gen, randomAnyMessage } from "../sv2/samples.ts";
 import { countOutcomes, fuzzCount, hexOf, instanceOf, Prng, REPLAYING, runFuzz, stratumError } from "./lib.ts";
-import { concatBytes, mutateBytes, type LengthField } from "./mutate.ts";
+import { mutateBytes, type LengthField } from "./mutate.ts";
 
 const FILE = "test/fuzz/tlv.test.ts";
 const encoder = new TlvEncoder();
