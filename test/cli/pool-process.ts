@@ -13,6 +13,8 @@ export interface PoolProcess {
   /** From the banner (the port the listener really bound, also for --sv2-listen host:0). */
   sv2Port: number;
   authorityKey: string;
+  /** http://host:port of the HTTP API, when enabled. */
+  httpUrl: string | null;
   /** Resolves with the exit code, or rejects when the process is still running after `timeoutMs`. */
   exit(timeoutMs: number): Promise<number>;
 }
@@ -31,14 +33,21 @@ function collect(stream: ReadableStream<Uint8Array>, sink: { text: string }): vo
   })();
 }
 
-/** Starts `sv2pool <args>` (bun src/main.ts) without waiting for anything. */
-export function spawnSv2pool(args: string[], env: Record<string, string> = cleanEnv()): { proc: Subprocess<"ignore", "pipe", "pipe">; out: { text: string }; err: { text: string } } {
-  const proc = Bun.spawn([process.execPath, "src/main.ts", ...args], { cwd: REPO_DIR, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+type Spawned = { proc: Subprocess<"ignore", "pipe", "pipe">; out: { text: string }; err: { text: string } };
+
+/** Starts `bun <script> <args>` from the repository, collecting its output, without waiting for anything. */
+export function spawnScript(script: string, args: string[], env: Record<string, string> = cleanEnv()): Spawned {
+  const proc = Bun.spawn([process.execPath, script, ...args], { cwd: REPO_DIR, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const out = { text: "" };
   const err = { text: "" };
   collect(proc.stdout, out);
   collect(proc.stderr, err);
   return { proc, out, err };
+}
+
+/** Starts `sv2pool <args>` (bun src/main.ts) without waiting for anything. */
+export function spawnSv2pool(args: string[], env: Record<string, string> = cleanEnv()): Spawned {
+  return spawnScript("src/main.ts", args, env);
 }
 
 export async function exitWithin(proc: Subprocess, timeoutMs: number): Promise<number> {
@@ -54,26 +63,32 @@ export async function exitWithin(proc: Subprocess, timeoutMs: number): Promise<n
 }
 
 /** Starts `sv2pool run <args>` and waits for its banner. */
-export async function startPoolProcess(args: string[], env?: Record<string, string>, timeoutMs = 15_000): Promise<PoolProcess> {
-  const { proc, out, err } = spawnSv2pool(["run", ...args], env);
+export function startPoolProcess(args: string[], env?: Record<string, string>, timeoutMs = 15_000): Promise<PoolProcess> {
+  return waitForBanner(spawnSv2pool(["run", ...args], env), "sv2pool", timeoutMs);
+}
+
+/** Waits until the started pool has printed its banner and reads the ports and key from it. */
+export async function waitForBanner({ proc, out, err }: Spawned, what: string, timeoutMs: number): Promise<PoolProcess> {
   const deadline = Date.now() + timeoutMs;
-  let port: RegExpExecArray | null = null;
-  let key: RegExpExecArray | null = null;
-  while (port === null || key === null) {
+  for (;;) {
+    const port = /Stratum V2: {2}stratum2\+tcp:\/\/[^\s]+:(\d+)\n/.exec(out.text);
+    const key = /Authority public key \(give it to SV2 miners and proxies\): (\S+)\n/.exec(out.text);
+    if (port !== null && key !== null) {
+      const http = /Dashboard: {3}(http:\/\/[^/\s]+)\//.exec(out.text);
+      return {
+        proc,
+        stdout: () => out.text,
+        stderr: () => err.text,
+        sv2Port: Number(port[1]),
+        authorityKey: key[1] as string,
+        httpUrl: http === null ? null : (http[1] as string),
+        exit: (ms) => exitWithin(proc, ms),
+      };
+    }
     if (proc.exitCode !== null || Date.now() > deadline) {
       proc.kill("SIGKILL");
-      throw new Error(`sv2pool did not print its banner (exit code ${proc.exitCode}); stdout:\n${out.text}\nstderr:\n${err.text}`);
+      throw new Error(`${what} did not print its banner (exit code ${proc.exitCode}); stdout:\n${out.text}\nstderr:\n${err.text}`);
     }
     await Bun.sleep(10);
-    port = /Stratum V2: {2}stratum2\+tcp:\/\/[^\s]+:(\d+)\n/.exec(out.text);
-    key = /Authority public key \(give it to SV2 miners and proxies\): (\S+)\n/.exec(out.text);
   }
-  return {
-    proc,
-    stdout: () => out.text,
-    stderr: () => err.text,
-    sv2Port: Number(port[1]),
-    authorityKey: key[1] as string,
-    exit: (ms) => exitWithin(proc, ms),
-  };
 }

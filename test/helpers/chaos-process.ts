@@ -2,8 +2,7 @@
 // it leaves in its data dir.
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
-import { cleanEnv, exitWithin, REPO_DIR } from "../cli/pool-process.ts";
+import { cleanEnv, spawnScript, waitForBanner, type PoolProcess } from "../cli/pool-process.ts";
 import { CHAOS_RPC_USER, type ChaosCore } from "./chaos-core.ts";
 import { CHAOS_PAYOUT } from "./chaos-pool.ts";
 
@@ -63,48 +62,10 @@ export function storedBlocks(dataDir: string): StoredBlock[] {
   }
 }
 
-export interface ScriptPool {
-  proc: Subprocess<"ignore", "pipe", "pipe">;
-  stdout(): string;
-  stderr(): string;
-  sv2Port: number;
-  authorityKey: string;
-  /** http://host:port of the HTTP API, when enabled. */
-  httpUrl: string | null;
-  exit(timeoutMs: number): Promise<number>;
-}
+/** A pool started from a wrapper script (the same banner as `sv2pool run`). */
+export type ScriptPool = PoolProcess;
 
 /** Runs `bun <script> run <args>` (a wrapper around the CLI) and waits for the banner. */
-export async function startScriptPool(script: string, args: string[], env: Record<string, string>, timeoutMs = 15_000): Promise<ScriptPool> {
-  const proc = Bun.spawn([process.execPath, script, "run", ...args], { cwd: REPO_DIR, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const out = { text: "" };
-  const err = { text: "" };
-  for (const [stream, sink] of [[proc.stdout, out], [proc.stderr, err]] as const) {
-    const decoder = new TextDecoder();
-    void (async () => {
-      for await (const chunk of stream) sink.text += decoder.decode(chunk, { stream: true });
-    })();
-  }
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const port = /Stratum V2: {2}stratum2\+tcp:\/\/[^\s]+:(\d+)\n/.exec(out.text);
-    const key = /Authority public key \(give it to SV2 miners and proxies\): (\S+)\n/.exec(out.text);
-    if (port !== null && key !== null) {
-      const http = /Dashboard: {3}(http:\/\/[^/\s]+)\//.exec(out.text);
-      return {
-        proc,
-        stdout: () => out.text,
-        stderr: () => err.text,
-        sv2Port: Number(port[1]),
-        authorityKey: key[1] as string,
-        httpUrl: http === null ? null : (http[1] as string),
-        exit: (ms) => exitWithin(proc, ms),
-      };
-    }
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      proc.kill("SIGKILL");
-      throw new Error(`${script} did not print its banner (exit code ${proc.exitCode}); stdout:\n${out.text}\nstderr:\n${err.text}`);
-    }
-    await Bun.sleep(10);
-  }
+export function startScriptPool(script: string, args: string[], env: Record<string, string>, timeoutMs = 15_000): Promise<ScriptPool> {
+  return waitForBanner(spawnScript(script, ["run", ...args], env), script, timeoutMs);
 }
