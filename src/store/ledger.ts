@@ -4,7 +4,8 @@
  * survive restarts and a block found just before a crash is submitted at the next start.
  *
  * Found blocks are written synchronously (FULL sync) before they are submitted. Share counters are
- * aggregated in memory and flushed in one transaction every few seconds. When the disk refuses writes
+ * aggregated in memory and flushed every few seconds, in slices of rows when there are many (see
+ * `flush`). When the disk refuses writes
  * (full, read-only), nothing is dropped: blocks and counters stay in memory, the failure is logged once
  * per cause, and the writes are retried on every flush until the disk accepts them again.
  */
@@ -110,6 +111,8 @@ CREATE TABLE IF NOT EXISTS share_buckets (
   best_share_difficulty REAL NOT NULL DEFAULT 0,
   PRIMARY KEY (worker, bucket_start_ms)
 );
+-- Pruning by age: without it every prune scans the whole table (workers x minutes x retention days).
+CREATE INDEX IF NOT EXISTS share_buckets_start ON share_buckets(bucket_start_ms);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
@@ -213,6 +216,7 @@ export class Ledger {
   /** Each worker's bucket of the moment, so a share does not build the `worker\0start` key. */
   private readonly currentBucket = new Map<string, ShareBucket>();
   private writeFailure: string | null = null;
+  private lastPruneMs = Number.NEGATIVE_INFINITY;
   /**
    * Set while the file could not be opened at all (missing or read-only directory): `db` is then an
    * in-memory stand-in that is never written (so what is unsaved stays in the deltas and dirty sets),
@@ -489,49 +493,84 @@ export class Ledger {
     }
   }
 
-  /** Writes pending counters, blocks and attempts in one transaction; keeps them on failure. */
-  flush(nowMs: number): boolean {
+  /** Counter rows (worker totals and share buckets) gained since they were last written. */
+  get unflushedRows(): number {
+    return this.workerDeltas.size + this.bucketDeltas.size;
+  }
+
+  /**
+   * Writes blocks and attempts not yet on disk, then pending counters: all of them in one
+   * transaction, or at most `maxRows` rows (workers first, then buckets) so that a caller can spread
+   * a big flush over several turns of the event loop (the pool answers shares in between). Rows are
+   * taken out of memory only once their transaction has committed, within the same call, so each
+   * delta is written exactly once; on failure everything stays in memory for the next attempt.
+   *
+   * Counter transactions commit with synchronous = NORMAL: in WAL mode that skips the fsync per
+   * commit (the WAL is synced at checkpoints and by the next FULL commit, e.g. a found block), so a
+   * power cut can lose the last seconds of counters, which were only in memory a moment before
+   * anyway; the database stays consistent. Blocks and attempts keep FULL.
+   */
+  flush(nowMs: number, maxRows = Number.POSITIVE_INFINITY): boolean {
     for (const hash of [...this.dirtyBlocks]) {
       const rec = this.blocks.get(hash);
       if (rec !== undefined) this.persistBlock(rec);
     }
     this.flushAttempts();
     if (this.workerDeltas.size === 0 && this.bucketDeltas.size === 0) return this.writeFailure === null;
-    const workers = [...this.workerDeltas.entries()];
-    const buckets = [...this.bucketDeltas.values()];
+    const workers: [string, PendingWorkerDelta][] = [];
+    for (const entry of this.workerDeltas) {
+      if (workers.length >= maxRows) break;
+      workers.push(entry);
+    }
+    const buckets: [string, ShareBucket][] = [];
+    for (const entry of this.bucketDeltas) {
+      if (workers.length + buckets.length >= maxRows) break;
+      buckets.push(entry);
+    }
+    // Old buckets go once per bucket width: more often would find nothing new to delete.
+    const prune = nowMs - this.lastPruneMs >= this.bucketMs;
     const ok = this.tryWrite("share counters", () => {
-      this.db.transaction(() => {
-        for (const [name, d] of workers) {
-          this.stmts.upsertWorker.run({
-            name,
-            accepted: d.accepted,
-            rejected: d.rejected,
-            stale: d.stale,
-            accepted_difficulty: d.acceptedDifficulty,
-            best: d.bestShareDifficulty,
-            blocks_found: d.blocksFound,
-            first_seen_ms: d.firstSeenMs,
-            last_seen_ms: d.lastSeenMs,
-          });
-        }
-        for (const b of buckets) {
-          this.stmts.upsertBucket.run({
-            worker: b.worker,
-            bucket_start_ms: b.bucketStartMs,
-            accepted: b.accepted,
-            rejected: b.rejected,
-            stale: b.stale,
-            accepted_difficulty: b.acceptedDifficulty,
-            best: b.bestShareDifficulty,
-          });
-        }
-        this.stmts.pruneBuckets.run({ before: nowMs - this.retentionMs });
-      })();
+      this.db.exec("PRAGMA synchronous = NORMAL");
+      try {
+        this.db.transaction(() => {
+          for (const [name, d] of workers) {
+            this.stmts.upsertWorker.run({
+              name,
+              accepted: d.accepted,
+              rejected: d.rejected,
+              stale: d.stale,
+              accepted_difficulty: d.acceptedDifficulty,
+              best: d.bestShareDifficulty,
+              blocks_found: d.blocksFound,
+              first_seen_ms: d.firstSeenMs,
+              last_seen_ms: d.lastSeenMs,
+            });
+          }
+          for (const [, b] of buckets) {
+            this.stmts.upsertBucket.run({
+              worker: b.worker,
+              bucket_start_ms: b.bucketStartMs,
+              accepted: b.accepted,
+              rejected: b.rejected,
+              stale: b.stale,
+              accepted_difficulty: b.acceptedDifficulty,
+              best: b.bestShareDifficulty,
+            });
+          }
+          if (prune) this.stmts.pruneBuckets.run({ before: nowMs - this.retentionMs });
+        })();
+      } finally {
+        this.db.exec("PRAGMA synchronous = FULL");
+      }
     });
     if (ok) {
-      this.workerDeltas.clear();
-      this.bucketDeltas.clear();
-      this.currentBucket.clear();
+      if (prune) this.lastPruneMs = nowMs;
+      for (const [name] of workers) this.workerDeltas.delete(name);
+      for (const [key, b] of buckets) {
+        this.bucketDeltas.delete(key);
+        // A written bucket must not take more shares: the next share starts a new delta.
+        if (this.currentBucket.get(b.worker) === b) this.currentBucket.delete(b.worker);
+      }
     }
     return ok;
   }

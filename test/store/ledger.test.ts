@@ -167,6 +167,49 @@ describe("record, flush, reopen", () => {
   });
 });
 
+describe("flushing in slices", () => {
+  test("at most maxRows rows a call; shares arriving between slices are counted exactly once", () => {
+    const p = join(root, "slices", "sv2pool.sqlite");
+    const a = open(p);
+    const share = { accepted: true, difficulty: 2, hashDifficulty: 3, block: false } as const;
+    for (let i = 0; i < 5; i++) a.recordShare(`w${i}`, T0 + 1_000, share);
+    // 5 worker rows + 5 bucket rows.
+    expect(a.unflushedRows).toBe(10);
+    expect(a.flush(T0 + 2_000, 3)).toBe(true);
+    expect(a.unflushedRows).toBe(7);
+    // w0's totals are written; a share for it now starts new deltas (worker and bucket).
+    a.recordShare("w0", T0 + 3_000, share);
+    expect(a.unflushedRows).toBe(8);
+    let calls = 1;
+    while (a.unflushedRows > 0) {
+      expect(a.flush(T0 + 4_000, 3)).toBe(true);
+      calls++;
+    }
+    expect(calls).toBe(4);
+    // Stored plus unflushed, then again from the file alone.
+    const expectTotals = (l: Ledger): void => {
+      const totals = new Map(l.workerTotals().map((w) => [w.name, w.accepted]));
+      expect(Object.fromEntries(totals)).toEqual({ w0: 2, w1: 1, w2: 1, w3: 1, w4: 1 });
+      const buckets = l.shareBuckets(0).filter((b) => b.worker === "w0");
+      expect(buckets.map((b) => [b.bucketStartMs, b.accepted, b.acceptedDifficulty])).toEqual([[T0, 2, 4]]);
+    };
+    expectTotals(a);
+    a.close(T0 + 5_000);
+    const b = open(p);
+    expectTotals(b);
+    b.close(T0 + 5_000);
+  });
+
+  test("pruning old buckets searches an index instead of scanning the table", () => {
+    const p = join(root, "prune-index", "sv2pool.sqlite");
+    open(p).close(T0);
+    const db = new Database(p, { readonly: true });
+    const plan = db.query("EXPLAIN QUERY PLAN DELETE FROM share_buckets WHERE bucket_start_ms < 1").all() as { detail: string }[];
+    db.close();
+    expect(plan.map((r) => r.detail).join("; ")).toContain("SEARCH share_buckets USING INDEX share_buckets_start");
+  });
+});
+
 describe("a disk that refuses writes never throws into the caller", () => {
   /**
    * Exercises what a running pool calls; none of it may throw. `attempt` adds a submission attempt
