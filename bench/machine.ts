@@ -98,3 +98,37 @@ export function listenDrops(): number {
   }
   return Number.NaN;
 }
+
+export interface StallReport {
+  /** Turns of a 1 ms timer that came more than `thresholdMs` late. */
+  stalls: number;
+  /** The latest turn, ms past its due time. */
+  maxMs: number;
+  /** Sum of the lateness of those turns: time the probe could not run. */
+  stalledMs: number;
+}
+
+/**
+ * A 1 ms timer in this process (the harness, idle while a scenario runs) that notes how late each
+ * turn comes. An idle process that is still late by several ms was kept off the CPU by the machine
+ * (the hypervisor, or everything else), not by the pool: a latency tail that coincides with such
+ * stalls is the machine's. Returns a function that stops the probe and reports.
+ */
+export function startStallProbe(thresholdMs = 2): () => StallReport {
+  const report: StallReport = { stalls: 0, maxMs: 0, stalledMs: 0 };
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const late = now - last - 1;
+    last = now;
+    if (late > thresholdMs) {
+      report.stalls++;
+      report.stalledMs += late;
+      report.maxMs = Math.max(report.maxMs, late);
+    }
+  }, 1);
+  return () => {
+    clearInterval(timer);
+    return { stalls: report.stalls, maxMs: Number(report.maxMs.toFixed(1)), stalledMs: Number(report.stalledMs.toFixed(1)) };
+  };
+}

@@ -30,7 +30,7 @@ import type { MiningFrontend } from "../src/server/pool-service.ts";
 import { PoolIdentity } from "../src/server/sv2/identity.ts";
 import { Sv2Server, sv2OptionsFromConfig } from "../src/server/sv2/server.ts";
 import { heapStats } from "bun:jsc";
-import { reply, serveCommands, type Json } from "./proc.ts";
+import { LagMonitor, reply, serveCommands, type Json } from "./proc.ts";
 
 
 function arg(name: string, fallback: string): string {
@@ -105,6 +105,7 @@ const after = new AfterRecorder();
 service.addFrontend(after);
 
 let prepared: SolvedBlock | null = null;
+const lag = new LagMonitor();
 
 function stats(): Json {
   const mem = process.memoryUsage();
@@ -130,6 +131,8 @@ async function handle(cmd: Json): Promise<Json> {
   switch (cmd["cmd"]) {
     case "stats":
       return stats();
+    case "lag":
+      return lag.take();
     case "gc":
       Bun.gc(true);
       await Bun.sleep(50);

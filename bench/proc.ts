@@ -171,3 +171,37 @@ export async function serveCommands(handle: (cmd: Json) => Promise<Json>, last: 
     if (cmd["cmd"] === last) break;
   }
 }
+
+/**
+ * This process's event-loop lag: a 1 ms timer noting turns that come more than 2 ms late. When a
+ * latency tail shows up, the pool's and the load's monitors (and the harness's idle probe,
+ * bench/machine.ts) say which process was held up.
+ */
+export class LagMonitor {
+  private last = performance.now();
+  private worst = 0;
+  private count = 0;
+  private total = 0;
+
+  constructor() {
+    setInterval(() => {
+      const now = performance.now();
+      const late = now - this.last - 1;
+      this.last = now;
+      if (late > 2) {
+        this.count++;
+        this.total += late;
+        this.worst = Math.max(this.worst, late);
+      }
+    }, 1).unref();
+  }
+
+  /** Late turns since the last call: how many, the worst and the sum (ms). */
+  take(): { lags: number; worstMs: number; totalMs: number } {
+    const r = { lags: this.count, worstMs: Number(this.worst.toFixed(1)), totalMs: Number(this.total.toFixed(1)) };
+    this.count = 0;
+    this.worst = 0;
+    this.total = 0;
+    return r;
+  }
+}

@@ -5,12 +5,12 @@
  *   bun bench/load/fleet.ts --port P --authority KEY [--sources 127.0.0.2,127.0.0.3] [--standard-jobs 1]
  *
  * Commands: {"cmd":"connect","count":N}  {"cmd":"handshakes","concurrency":C,"ms":T}
- *           {"cmd":"saturate","ms":T,"window":W}  {"cmd":"rate","rate":R,"ms":T,"connections":K}
+ *           {"cmd":"saturate","ms":T,"window":W}  {"cmd":"rate","rate":R,"ms":T,"connections":K,"pacing":"tick"|"poisson"}
  *           {"cmd":"arm","timeoutMs":T,"probe":{"connections":K,"rate":R}}  {"cmd":"stats"}  {"cmd":"close"}
  */
 import { decodeAuthorityPublicKey } from "../../src/noise/keys.ts";
 import { percentile } from "../lib.ts";
-import { reply, serveCommands, type Json } from "../proc.ts";
+import { LagMonitor, reply, serveCommands, type Json } from "../proc.ts";
 import { LoadClient, type ClientHooks, type ClientMode } from "./client.ts";
 import { HandshakeCache } from "./session.ts";
 
@@ -38,6 +38,7 @@ const round = (v: number, d = 1): number => (Number.isFinite(v) ? Number(v.toFix
 
 // ---- fleet state and the hooks every client calls -------------------------------------------------
 
+const lag = new LagMonitor();
 const miners: LoadClient[] = [];
 let nextIndex = 0;
 let nextSource = 0;
@@ -230,7 +231,17 @@ async function saturate(ms: number, window: number, warmMs: number): Promise<Jso
 }
 
 /** A fixed offered load: `rate` shares/s spread round-robin over `connections` clients. */
-async function rate(sharesPerSec: number, ms: number, connections: number, warmMs: number): Promise<Json> {
+/**
+ * How the offered load is spread in time:
+ * - "tick": a 1 ms timer sends the shares owed since the last turn (bursts of ~rate/1000 shares, and
+ *   larger ones after a late timer);
+ * - "poisson": each share is sent at its own moment, inter-arrival times drawn from an exponential
+ *   distribution (independent miners), by a loop that checks the clock every event-loop turn
+ *   (setImmediate, so answers are read between sends). It keeps this process's core busy.
+ */
+export type Pacing = "tick" | "poisson";
+
+async function rate(sharesPerSec: number, ms: number, connections: number, warmMs: number, pacing: Pacing): Promise<Json> {
   const clients = active().slice(0, connections);
   if (clients.length === 0) return { error: "no mining clients" };
   let counting = false;
@@ -258,26 +269,54 @@ async function rate(sharesPerSec: number, ms: number, connections: number, warmM
   let sent = 0;
   let next = 0;
   const total = warmMs + ms;
+  const sendOne = (): void => {
+    const c = clients[next++ % clients.length] as LoadClient;
+    const n = c.submit(1);
+    sent += n;
+    if (counting) offered += n;
+  };
   await new Promise<void>((resolve) => {
+    if (pacing === "poisson") {
+      const meanGapMs = 1000 / sharesPerSec;
+      let dueAt = t0;
+      const spin = (): void => {
+        const now = performance.now();
+        if (now - t0 >= total) {
+          resolve();
+          return;
+        }
+        if (!counting && now - t0 >= warmMs) {
+          counting = true;
+          lag.take();
+        }
+        // Shares that fell due while this process was busy go out now (measured from this send).
+        while (dueAt <= now) {
+          sendOne();
+          dueAt += -Math.log(1 - Math.random()) * meanGapMs;
+        }
+        setImmediate(spin);
+      };
+      spin();
+      return;
+    }
     const tick = (): void => {
       const elapsed = performance.now() - t0;
       if (elapsed >= total) {
         resolve();
         return;
       }
-      if (!counting && elapsed >= warmMs) counting = true;
-      const owed = Math.floor((elapsed * sharesPerSec) / 1000) - sent;
-      for (let i = 0; i < owed; i++) {
-        const c = clients[next++ % clients.length] as LoadClient;
-        const n = c.submit(1);
-        sent += n;
-        if (counting) offered += n;
+      if (!counting && elapsed >= warmMs) {
+        counting = true;
+        lag.take();
       }
+      const owed = Math.floor((elapsed * sharesPerSec) / 1000) - sent;
+      for (let i = 0; i < owed; i++) sendOne();
       setTimeout(tick, 1);
     };
     tick();
   });
   counting = false;
+  const loadLag = lag.take();
   const seconds = ms / 1000;
   await settle(clients, 2000);
   phase.onAnswer = () => {};
@@ -292,6 +331,7 @@ async function rate(sharesPerSec: number, ms: number, connections: number, warmM
     rttP999Us: Math.round(percentile(rtt, 99.9)),
     rttMaxUs: Math.round(rtt.length === 0 ? NaN : Math.max(...rtt)),
     slowBuckets: [...slow].map(([t, [n, worst]]) => [t, n, worst]),
+    loadLag,
   };
 }
 
@@ -367,7 +407,7 @@ async function handle(cmd: Json): Promise<Json> {
     case "saturate":
       return saturate(n("ms", 3000), n("window", 16), n("warmMs", 500));
     case "rate":
-      return rate(n("rate", 10_000), n("ms", 3000), n("connections", 1000), n("warmMs", 500));
+      return rate(n("rate", 10_000), n("ms", 3000), n("connections", 1000), n("warmMs", 500), cmd["pacing"] === "poisson" ? "poisson" : "tick");
     case "arm": {
       const p = cmd["probe"];
       const probe = typeof p === "object" && p !== null ? { connections: Number((p as Json)["connections"]), rate: Number((p as Json)["rate"]) } : null;
