@@ -46,9 +46,15 @@ function instantiate(): Module | null {
   return exp === null ? null : { exp, buf: new Uint8Array(exp.memory.buffer, exp.buf_ptr(), MSG + MSG_MAX), keyOwner: null };
 }
 
-/** dst[dstOff..] = src[srcOff, srcOff+len): a loop for short runs, set() on a view for long ones. */
+/**
+ * dst[dstOff..] = src[srcOff, srcOff+len). A whole array goes by set() (native, ~25 ns for 100 bytes);
+ * part of one by a loop for short runs (~0.8 ns a byte), since a subarray view alone costs ~80 ns in
+ * JavaScriptCore, and by set() on a view for long ones.
+ */
 function copyIn(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, len: number): void {
-  if (len <= 128) {
+  if (srcOff === 0 && len === src.length) {
+    dst.set(src, dstOff);
+  } else if (len <= 128) {
     for (let i = 0; i < len; i++) dst[dstOff + i] = src[srcOff + i] as number;
   } else {
     dst.set(src.subarray(srcOff, srcOff + len), dstOff);
@@ -119,10 +125,8 @@ class WasmChaCha20Poly1305 implements AeadCipher {
     if (r < 0) return false;
     for (let i = 0; i < 6; i++) header[i] = buf[MSG + i] as number;
     if ((r & 1) === 0) return null;
-    const length = r >>> 1;
-    const payload = new Uint8Array(length);
-    copyIn(payload, 0, buf, MSG + SEALED_HEADER, length);
-    return payload;
+    // slice(): one native allocation and copy.
+    return buf.slice(MSG + SEALED_HEADER, MSG + SEALED_HEADER + (r >>> 1));
   }
 
   open(nonce: Uint8Array, ad: Uint8Array | null, src: Uint8Array, srcOff: number, len: number, dst: Uint8Array, dstOff: number): boolean {
