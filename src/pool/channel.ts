@@ -209,7 +209,9 @@ export class Channel {
     const jobs = this.jobs;
     let kept = 0;
     for (const cj of jobs) {
-      if (cj.job.prevHash !== null && !equalBytes(cj.job.prevHash, prevHash)) continue;
+      const jobPrev = cj.job.prevHash;
+      // Jobs of one tip share its prev hash array: the identity test spares the byte compare.
+      if (jobPrev !== null && jobPrev !== prevHash && !equalBytes(jobPrev, prevHash)) continue;
       jobs[kept++] = cj;
     }
     const dropped = jobs.length - kept;

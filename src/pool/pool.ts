@@ -186,6 +186,8 @@ export class StratumV2Pool {
   private nextJobId = 1;
   private nextTemplateId = 1;
   private tip: Tip | null = null;
+  /** The prev hash every channel's jobs were last trimmed to (cleanupOldJobs), or null when due. */
+  private cleanedFor: Uint8Array | null = null;
   private current: Job | null = null;
   private speculative: Job | null = null;
   private readonly headerScratch: BlockHeader = {
@@ -536,6 +538,8 @@ export class StratumV2Pool {
    * on the first share (group channels get NewExtendedMiningJob and compute it themselves).
    */
   assignJob(channel: Channel, job: Job, withMerkleRoot: boolean): ChannelJob {
+    // A job on another prev hash (a fan-out still running when the tip moved) is for cleanup to drop.
+    if (job.prevHash !== null && this.cleanedFor !== null && !equalBytes(job.prevHash, this.cleanedFor)) this.cleanedFor = null;
     const root = channel.kind === "standard" && withMerkleRoot ? job.merkleRoot(channel.extranoncePrefix) : null;
     return channel.addJob(job, root);
   }
@@ -552,8 +556,12 @@ export class StratumV2Pool {
   cleanupOldJobs(): number {
     const tip = this.tip;
     if (tip === null) return 0;
+    // Nothing to drop until the tip moves again or a job on another prev hash is assigned: the
+    // service calls this every second, and a pass over 10,000 channels costs milliseconds.
+    if (this.cleanedFor !== null && equalBytes(this.cleanedFor, tip.prevHash)) return 0;
     let dropped = 0;
     for (const ch of this.channels.values()) dropped += ch.dropJobsNotOn(tip.prevHash);
+    this.cleanedFor = tip.prevHash;
     return dropped;
   }
 

@@ -240,6 +240,33 @@ describe("jobs", () => {
   });
 });
 
+describe("cleanupOldJobs", () => {
+  test("drops jobs of the old tip once per tip change, and again after a job of another tip is assigned", () => {
+    const clock = new ManualClock(1_747_976_802_000);
+    const pool = newPool(clock);
+    pool.registerMiner("m");
+    const first = pool.setTemplate(template(pool));
+    const a = pool.openStandardChannel("m", OPEN);
+    const b = pool.openStandardChannel("m", { ...OPEN, userIdentity: "farm.rig2" });
+    for (const ch of [a, b]) {
+      pool.assignJob(ch, first.job, true);
+      pool.assignJob(ch, first.speculative!, true);
+    }
+    // Same tip: nothing is dropped, however often it runs.
+    expect(pool.cleanupOldJobs()).toBe(0);
+    expect(a.jobCount).toBe(2);
+    // The tip moves (the speculative job becomes active): the old job goes from both channels, once.
+    pool.newTip(displayHexToInternal("22".repeat(32)), 507, 0x207fffff, 1_747_976_900);
+    expect(pool.cleanupOldJobs()).toBe(2);
+    expect([a.hasJob(first.job.id), b.hasJob(first.job.id), a.hasJob(first.speculative!.id)]).toEqual([false, false, true]);
+    expect(pool.cleanupOldJobs()).toBe(0);
+    // A fan-out still running when the tip moved hands out a job of the old tip: due again.
+    pool.assignJob(a, first.job, true);
+    expect(pool.cleanupOldJobs()).toBe(1);
+    expect(a.hasJob(first.job.id)).toBe(false);
+  });
+});
+
 describe("bounded memory", () => {
   test("workers without channels are forgotten past maxWorkers and after the idle period", () => {
     const clock = new ManualClock(1_747_976_802_000);
