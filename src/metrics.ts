@@ -6,19 +6,28 @@
 
 export type Labels = Record<string, string>;
 
+// Labelled series can number in the thousands (one hashrate per worker on a farm): the common
+// shapes (no label, one label, nothing to escape) take no arrays.
 function labelKey(labels: Labels): string {
-  const keys = Object.keys(labels).sort();
+  const keys = Object.keys(labels);
+  if (keys.length === 0) return "";
+  if (keys.length === 1) return `${keys[0] as string}=${labels[keys[0] as string] as string}`;
+  keys.sort();
   return keys.map((k) => `${k}=${labels[k]}`).join("\u0000");
 }
 
+const NEEDS_ESCAPE = /[\\\n"]/;
+
 function escapeLabel(v: string): string {
+  if (!NEEDS_ESCAPE.test(v)) return v;
   return v.replaceAll("\\", "\\\\").replaceAll("\n", "\\n").replaceAll('"', '\\"');
 }
 
 function formatLabels(labels: Labels, extra?: [string, string]): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
-  if (extra !== undefined) parts.push(`${extra[0]}="${escapeLabel(extra[1])}"`);
-  return parts.length === 0 ? "" : `{${parts.join(",")}}`;
+  let text = "";
+  for (const k in labels) text += `${text === "" ? "" : ","}${k}="${escapeLabel(labels[k] as string)}"`;
+  if (extra !== undefined) text += `${text === "" ? "" : ","}${extra[0]}="${escapeLabel(extra[1])}"`;
+  return text === "" ? "" : `{${text}}`;
 }
 
 function formatNumber(n: number): string {

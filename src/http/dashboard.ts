@@ -122,6 +122,8 @@ export const DASHBOARD_JS = String.raw`
   var TOKEN_KEY = "sv2pool.token";
   var REFRESH_MS = 5000;
   var SILENT_MS = 10 * 60 * 1000;
+  /** Rows in the workers table: a farm has thousands of workers; the busiest are the ones to read. */
+  var WORKERS_SHOWN = 500;
   var SVG_NS = "http://www.w3.org/2000/svg";
   var minutes = 60;
   var busy = false;
@@ -262,7 +264,11 @@ export const DASHBOARD_JS = String.raw`
       rows.appendChild(tr);
     });
     body.replaceChildren(rows);
-    setText("workers-count", data.workers.length + (silent > 0 ? " · " + silent + " silent" : ""));
+    // The table holds the busiest WORKERS_SHOWN; the counts cover every worker.
+    var total = typeof data.total === "number" ? data.total : data.workers.length;
+    if (typeof data.silent === "number") silent = data.silent;
+    var shown = total > data.workers.length ? fmtInt(data.workers.length) + " busiest of " + fmtInt(total) : fmtInt(total);
+    setText("workers-count", shown + (silent > 0 ? " · " + fmtInt(silent) + " silent" : ""));
     $("workers-empty").classList.toggle("hidden", data.workers.length > 0);
   }
 
@@ -395,7 +401,7 @@ export const DASHBOARD_JS = String.raw`
     if (busy) return;
     busy = true;
     try {
-      var r = await Promise.all([api("/api/pool"), api("/api/workers"), api("/api/blocks?limit=50"), api("/api/hashrate?minutes=" + minutes)]);
+      var r = await Promise.all([api("/api/pool"), api("/api/workers?limit=" + WORKERS_SHOWN), api("/api/blocks?limit=50"), api("/api/hashrate?minutes=" + minutes)]);
       renderPool(r[0]);
       renderWorkers(r[1]);
       renderBlocks(r[2], r[0].nowMs);

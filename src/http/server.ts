@@ -10,7 +10,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { StratumV2Error } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { PoolService } from "../server/pool-service.ts";
-import { blocksView, blockView, hashrateSeries, healthView, poolView, workerByName, workersView, type PoolInfo } from "./api.ts";
+import { blocksView, blockView, hashrateSeries, healthView, poolView, workerByName, workersPage, type PoolInfo } from "./api.ts";
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./dashboard.ts";
 import { HttpMetrics } from "./metrics.ts";
 
@@ -36,6 +36,8 @@ export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8
 /** Defaults and bounds of the query parameters. */
 const DEFAULT_BLOCKS = 100;
 const MAX_BLOCKS = 10_000;
+/** Largest `limit` of /api/workers (without one, every worker is listed). */
+const MAX_WORKERS_PAGE = 100_000;
 const DEFAULT_MINUTES = 60;
 const MAX_MINUTES = 30 * 24 * 60;
 
@@ -209,8 +211,11 @@ export class HttpServer {
         return new Response(s.metrics.render(), { headers: { ...COMMON_HEADERS, "content-type": PROMETHEUS_CONTENT_TYPE } });
       case "/api/pool":
         return json(200, poolView(s, this.options.info(), this.listenText()));
-      case "/api/workers":
-        return json(200, { nowMs: s.clock.nowMs(), workers: workersView(s) });
+      case "/api/workers": {
+        // All of them by default (as since the start); `limit` for the busiest N (the dashboard's table).
+        const page = workersPage(s, url.searchParams.has("limit") ? intParam(url, "limit", MAX_WORKERS_PAGE, 1, MAX_WORKERS_PAGE) : Number.POSITIVE_INFINITY);
+        return json(200, { nowMs: s.clock.nowMs(), total: page.total, silent: page.silent, workers: page.workers });
+      }
       case "/api/workers/:name": {
         const name = decodeSegment(path.slice("/api/workers/".length), "worker name");
         const worker = workerByName(s, name);

@@ -2,6 +2,7 @@
 // submitted to and accepted by the embedded node.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { PROMETHEUS_CONTENT_TYPE } from "../../src/http/server.ts";
+import { MAX_TARGET } from "../../src/bitcoin/target.ts";
 import { mineScenario, parsePrometheus, sample, startHttpPool, STARTED_AT_MS, AUTHORITY_KEY, type HttpTestPool, type MinedScenario } from "./helpers.ts";
 
 let t: HttpTestPool;
@@ -282,5 +283,47 @@ describe("routing and odd input", () => {
     expect(html).toStartWith("<!doctype html>");
     // Nothing is loaded from elsewhere.
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+  });
+});
+
+describe("many workers (a farm)", () => {
+  let farm: HttpTestPool;
+  beforeAll(async () => {
+    farm = await startHttpPool();
+    const pool = farm.service.pool;
+    const now = farm.service.clock.nowMs();
+    // 300 workers: 299 with counted shares (the ledger, some written to disk), one connected without any.
+    for (let i = 0; i < 300; i++) {
+      const endpoint = `10.0.1.${i}:4028`;
+      pool.registerMiner(endpoint);
+      pool.openStandardChannel(endpoint, { userIdentity: `farm.rig${String(i).padStart(3, "0")}`, nominalHashrate: 0, maxTarget: MAX_TARGET });
+      for (let k = 0; k < i % 5 && i > 0; k++) farm.service.ledger.recordShare(`farm.rig${String(i).padStart(3, "0")}`, now, { accepted: true, difficulty: 1, hashDifficulty: 2, block: false });
+      if (i === 150) farm.service.ledger.flush(now);
+    }
+  });
+  afterAll(async () => {
+    await farm.stop();
+  });
+
+  test("GET /api/workers?limit=N: the N busiest, with the count of all and of the silent ones", async () => {
+    const all = (await (await fetch(`${farm.base}/api/workers`)).json()) as { total: number; silent: number; workers: { name: string; accepted: number }[] };
+    expect(all.workers.length).toBe(300);
+    expect(all.total).toBe(300);
+    const page = (await (await fetch(`${farm.base}/api/workers?limit=7`)).json()) as typeof all;
+    expect(page.total).toBe(300);
+    expect(page.silent).toBe(all.silent);
+    expect(page.workers.map((w) => w.name)).toEqual(all.workers.slice(0, 7).map((w) => w.name));
+    // Busiest first: no hashrate yet (the core saw no shares), so by accepted shares, then name.
+    expect(page.workers.map((w) => w.accepted)).toEqual([4, 4, 4, 4, 4, 4, 4]);
+    expect(page.workers[0]?.name).toBe("farm.rig004");
+    expect((await fetch(`${farm.base}/api/workers?limit=x`)).status).toBe(400);
+  });
+
+  test("GET /api/pool counts every worker and share without listing them", async () => {
+    const p = (await (await fetch(`${farm.base}/api/pool`)).json()) as { workers: number; workersOnline: number; shares: { accepted: number } };
+    expect(p.workers).toBe(300);
+    expect(p.workersOnline).toBe(300);
+    // 0+1+2+3+4 accepted shares per group of five workers, 60 groups.
+    expect(p.shares.accepted).toBe(60 * 10);
   });
 });

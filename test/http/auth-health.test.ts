@@ -97,7 +97,7 @@ test("/healthz answers 503 before the first template", async () => {
     const pool = (await (await fetch(`http://127.0.0.1:${addr.port}/api/pool`)).json()) as Record<string, unknown>;
     expect([pool.tipHeight, pool.tipHash, pool.hashrate, pool.miners, pool.authorityPublicKey, pool.sv2Listen]).toEqual([null, null, 0, 0, null, null]);
     expect(await (await fetch(`http://127.0.0.1:${addr.port}/api/blocks`)).json()).toEqual({ blocks: [] });
-    expect(await (await fetch(`http://127.0.0.1:${addr.port}/api/workers`)).json()).toEqual({ nowMs: expect.any(Number), workers: [] });
+    expect(await (await fetch(`http://127.0.0.1:${addr.port}/api/workers`)).json()).toEqual({ nowMs: expect.any(Number), total: 0, silent: 0, workers: [] });
   } finally {
     await http.stop();
   }

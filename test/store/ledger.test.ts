@@ -200,6 +200,33 @@ describe("flushing in slices", () => {
     b.close(T0 + 5_000);
   });
 
+  test("totals the API reads (per worker, counts, all-time sums) agree before and after flushing and reopening", () => {
+    const p = join(root, "totals", "sv2pool.sqlite");
+    const a = open(p);
+    a.recordShare("w1", T0, { accepted: true, difficulty: 2, hashDifficulty: 7, block: false });
+    a.recordShare("w1", T0 + 10, { accepted: false, stale: true });
+    a.recordShare("w2", T0 + 20, { accepted: true, difficulty: 3, hashDifficulty: 5, block: true });
+    a.flush(T0 + 30, 1); // w1's totals written, w2's and the buckets pending
+    a.recordShare("w1", T0 + 40, { accepted: false, stale: false });
+    a.recordShare("w3", T0 + 50, { accepted: true, difficulty: 1, hashDifficulty: 1, block: false });
+    const check = (l: Ledger): void => {
+      expect(l.shareTotals()).toEqual({ accepted: 3, rejected: 2, stale: 1 });
+      expect(l.workerCount).toBe(3);
+      expect([l.knowsWorker("w1"), l.knowsWorker("w3"), l.knowsWorker("w4")]).toEqual([true, true, false]);
+      expect(l.workerTotal("w1")).toEqual({
+        name: "w1", accepted: 1, rejected: 2, stale: 1, acceptedDifficulty: 2, bestShareDifficulty: 7, blocksFound: 0, firstSeenMs: T0, lastSeenMs: T0 + 40,
+      });
+      expect(l.workerTotal("w2")?.blocksFound).toBe(1);
+      expect(l.workerTotal("w4")).toBeUndefined();
+      expect(l.workerTotals().map((t) => t.name).sort()).toEqual(["w1", "w2", "w3"]);
+    };
+    check(a);
+    a.close(T0 + 60);
+    const b = open(p);
+    check(b);
+    b.close(T0 + 60);
+  });
+
   test("pruning old buckets searches an index instead of scanning the table", () => {
     const p = join(root, "prune-index", "sv2pool.sqlite");
     open(p).close(T0);
