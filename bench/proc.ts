@@ -182,12 +182,15 @@ export class LagMonitor {
   private worst = 0;
   private count = 0;
   private total = 0;
+  /** Late turns by how late: > 0.5, > 1, > 2, > 5, > 10 ms. */
+  private readonly histogram = [0, 0, 0, 0, 0];
 
   constructor() {
     setInterval(() => {
       const now = performance.now();
       const late = now - this.last - 1;
       this.last = now;
+      for (let i = 0; i < LAG_BOUNDS_MS.length; i++) if (late > (LAG_BOUNDS_MS[i] as number)) (this.histogram[i] as number)++;
       if (late > 2) {
         this.count++;
         this.total += late;
@@ -196,12 +199,17 @@ export class LagMonitor {
     }, 1).unref();
   }
 
-  /** Late turns since the last call: how many, the worst and the sum (ms). */
-  take(): { lags: number; worstMs: number; totalMs: number } {
-    const r = { lags: this.count, worstMs: Number(this.worst.toFixed(1)), totalMs: Number(this.total.toFixed(1)) };
+  /** Late turns (> 2 ms) since the last call: how many, the worst and the sum (ms), and the histogram. */
+  take(): { lags: number; worstMs: number; totalMs: number; over: Record<string, number> } {
+    const over: Record<string, number> = {};
+    LAG_BOUNDS_MS.forEach((b, i) => (over[`${b}ms`] = this.histogram[i] as number));
+    const r = { lags: this.count, worstMs: Number(this.worst.toFixed(1)), totalMs: Number(this.total.toFixed(1)), over };
     this.count = 0;
     this.worst = 0;
     this.total = 0;
+    this.histogram.fill(0);
     return r;
   }
 }
+
+const LAG_BOUNDS_MS = [0.5, 1, 2, 5, 10];

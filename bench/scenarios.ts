@@ -145,6 +145,7 @@ export async function handshakesAndShares(opts: ScenarioOptions): Promise<Figure
         `event loops late by > 2 ms meanwhile: pool ${num(poolLag, "lags")} times (worst ${f.share_rtt_pool_lag_max_ms} ms), load ${num(loadLag, "lags")} (worst ${f.share_rtt_load_lag_max_ms} ms), ` +
         `an idle process ${stalls.stalls} (worst ${stalls.maxMs} ms)`,
     );
+    opts.log(`share RTT: late timer turns by how late, pool ${JSON.stringify(poolLag["over"])}, load ${JSON.stringify(loadLag["over"])}`);
     const slow = rt.result["slowBuckets"] as [number, number, number][] | undefined;
     if (slow !== undefined && slow.length > 0) opts.log(`share RTT: answers slower than 5 ms by send time [ms into the run, count, worst µs]: ${JSON.stringify(slow.slice(0, 20))}`);
   } finally {
