@@ -2,7 +2,7 @@
  * The benchmark harness: `npm run bench` prints a table, `npm run bench -- --json` prints one JSON
  * object (and nothing else on stdout; progress goes to stderr), `-- --quick` runs smaller counts
  * within a minute. `-- --only=micro,pool,sv1,startup` (groups) or section ids (bitcoin, noise, sv2,
- * node, share-validate, floor, shares, batched, fanout1k, fanout10k, sv1, startup) runs some sections; `-- --profile=DIR`
+ * node, share-validate, floor, scale, shares, batched, fanout1k, fanout10k, sv1, startup) runs some sections; `-- --profile=DIR`
  * writes a CPU profile (markdown) of each pool process. See bench/README.md for every figure.
  */
 import { coreCount, loadAverage1m } from "./machine.ts";
@@ -82,6 +82,7 @@ const sections: Section[] = [
   { id: "node", name: "node", group: "micro", run: () => moduleSection("node", "./node.ts") },
   { id: "share-validate", name: "share-validate", group: "micro", run: () => moduleSection("share-validate", "./share-validate.ts") },
   { id: "floor", name: "kernel floor (loopback sockets)", group: "micro", run: () => moduleSection("floor", "./floor.ts") },
+  { id: "scale", name: "event-loop holds that grow with the farm", group: "micro", run: () => moduleSection("scale", "./scale.ts") },
   {
     id: "shares",
     name: "pool: handshakes and shares",

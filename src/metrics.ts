@@ -82,9 +82,19 @@ export class Counter implements Metric {
   }
 }
 
+interface GaugeEntry {
+  labels: Labels;
+  value: number;
+  /** The reset generation the value was set in: older ones are gone (see reset). */
+  gen: number;
+  /** `name{labels} `, built at the first render: a scrape-time gauge sets the same series again and again. */
+  text: string | null;
+}
+
 export class Gauge implements Metric {
   readonly type = "gauge";
-  private readonly values = new Map<string, { labels: Labels; value: number }>();
+  private readonly values = new Map<string, GaugeEntry>();
+  private gen = 0;
   private collector: (() => void) | null = null;
   constructor(
     readonly name: string,
@@ -94,8 +104,11 @@ export class Gauge implements Metric {
   set(value: number, labels: Labels = {}): void {
     const key = labelKey(labels);
     const e = this.values.get(key);
-    if (e === undefined) this.values.set(key, { labels, value });
-    else e.value = value;
+    if (e === undefined) this.values.set(key, { labels, value, gen: this.gen, text: null });
+    else {
+      e.value = value;
+      e.gen = this.gen;
+    }
   }
 
   inc(by = 1, labels: Labels = {}): void {
@@ -103,12 +116,17 @@ export class Gauge implements Metric {
   }
 
   value(labels: Labels = {}): number {
-    return this.values.get(labelKey(labels))?.value ?? 0;
+    const e = this.values.get(labelKey(labels));
+    return e !== undefined && e.gen === this.gen ? e.value : 0;
   }
 
-  /** Drops all label sets (for gauges recomputed at scrape time, e.g. per-worker hashrate). */
+  /**
+   * Drops all label sets (for gauges recomputed at scrape time, e.g. per-worker hashrate). The
+   * entries stay until the next render, so a series set again keeps its object and formatted labels
+   * (one per worker on a farm: the scrape would otherwise rebuild thousands of them).
+   */
   reset(): void {
-    this.values.clear();
+    this.gen++;
   }
 
   /** Computes the value(s) at scrape time. */
@@ -119,7 +137,14 @@ export class Gauge implements Metric {
 
   render(out: string[]): void {
     this.collector?.();
-    for (const { labels, value } of this.values.values()) out.push(`${this.name}${formatLabels(labels)} ${formatNumber(value)}`);
+    for (const [key, e] of this.values) {
+      if (e.gen !== this.gen) {
+        this.values.delete(key);
+        continue;
+      }
+      e.text ??= `${this.name}${formatLabels(e.labels)} `;
+      out.push(e.text + formatNumber(e.value));
+    }
   }
 }
 

@@ -42,3 +42,22 @@ test("counters, gauges and histograms render in the text exposition format", () 
   expect(c.value({ code: "200", route: "/api" })).toBe(3);
   expect(g.value({ worker: "farm.rig1" })).toBe(5);
 });
+
+test("a gauge reset at scrape time drops the series not set again and keeps the others", () => {
+  const r = new Registry();
+  const g = r.gauge("t_hashrate", "h");
+  let workers = ["a", "b", "c"];
+  g.collect(() => {
+    g.reset();
+    for (const w of workers) g.set(w.charCodeAt(0), { worker: w });
+  });
+  expect(r.render()).toContain('t_hashrate{worker="b"} 98');
+  workers = ["a", "c", "d"];
+  const text = r.render();
+  expect(text.split("\n").filter((l) => l.startsWith("t_hashrate{"))).toEqual(['t_hashrate{worker="a"} 97', 't_hashrate{worker="c"} 99', 't_hashrate{worker="d"} 100']);
+  // Between scrapes a reset gauge reads 0 for a dropped series.
+  g.reset();
+  expect(g.value({ worker: "a" })).toBe(0);
+  g.inc(2, { worker: "a" });
+  expect(g.value({ worker: "a" })).toBe(2);
+});
