@@ -17,7 +17,7 @@ import { decodeAuthorityPublicKey } from "../noise/keys.ts";
 import { InitiatorSession } from "../noise/session.ts";
 import { MiningSetupFlags, Protocol, SV2_VERSION } from "../sv2/constants.ts";
 import { EXTENSION_ID_MASK } from "../sv2/frame.ts";
-import { decodePayloadWithTrailing, encodeFrame, type Sv2Message } from "../sv2/messages/registry.ts";
+import { decodeMessage, encodeFrame, type Sv2Message } from "../sv2/messages/registry.ts";
 
 export type ChannelKind = "standard" | "extended";
 
@@ -233,7 +233,7 @@ export class Sv2Miner {
     for (const f of out.frames) {
       let msg: Sv2Message;
       try {
-        msg = decodePayloadWithTrailing(f.msgType, f.payload, f.extensionType & EXTENSION_ID_MASK).message;
+        msg = decodeMessage(f.msgType, f.payload, f.extensionType & EXTENSION_ID_MASK);
       } catch (e) {
         this.logger.debug("undecodable message from the pool", { error: e instanceof Error ? e.message : String(e) });
         continue;

@@ -19,7 +19,7 @@ import type { SignatureNoiseMessage } from "./certificate.ts";
 
 export interface SessionOutput {
   /** Bytes to write to the peer, in order (act 2 for a responder). */
-  readonly outgoing: Uint8Array[];
+  readonly outgoing: readonly Uint8Array[];
   /** Frames completed by this input. */
   readonly frames: Sv2Frame[];
   /** Set when the session failed; write `outgoing`, then close the connection. */
@@ -40,6 +40,9 @@ function toError(e: unknown): NoiseError {
   if (e instanceof NoiseError) return e;
   return new NoiseError("handshake-failed", e instanceof Error ? e.message : String(e));
 }
+
+/** Shared "nothing to write" answer of every transport read (one per share): never written to. */
+const NOTHING_TO_SEND: readonly Uint8Array[] = Object.freeze([]);
 
 /** Shared "nothing buffered" value: most handshakes arrive whole, so most sessions never buffer. */
 const NO_BYTES = new Uint8Array(0);
@@ -83,13 +86,13 @@ abstract class SessionBase {
     this.stateValue = "transport";
   }
 
-  protected fail(error: NoiseError, outgoing: Uint8Array[] = [], frames: Sv2Frame[] = []): SessionOutput {
+  protected fail(error: NoiseError, outgoing: readonly Uint8Array[] = [], frames: Sv2Frame[] = []): SessionOutput {
     this.stateValue = "failed";
     this.failure = error;
     return { outgoing, frames, error, handshakeCompleted: false };
   }
 
-  protected decodeTransport(bytes: Uint8Array, outgoing: Uint8Array[], handshakeCompleted: boolean): SessionOutput {
+  protected decodeTransport(bytes: Uint8Array, outgoing: readonly Uint8Array[], handshakeCompleted: boolean): SessionOutput {
     const decoder = this.decoder;
     if (decoder === null) return this.fail(new NoiseError("handshake-failed", "transport not established"), outgoing);
     if (bytes.length === 0) return { outgoing, frames: [], error: null, handshakeCompleted };
@@ -148,7 +151,7 @@ export class ResponderSession extends SessionBase {
 
   receive(chunk: Uint8Array): SessionOutput {
     if (this.stateValue === "failed") return this.failedOutput();
-    if (this.stateValue === "transport") return this.decodeTransport(chunk, [], false);
+    if (this.stateValue === "transport") return this.decodeTransport(chunk, NOTHING_TO_SEND, false);
     const handshake = this.handshake;
     if (handshake === null) return this.fail(new NoiseError("handshake-failed", "act 1 was already answered"));
     const buffered = concat(this.pendingHandshake, chunk);
@@ -219,7 +222,7 @@ export class InitiatorSession extends SessionBase {
 
   receive(chunk: Uint8Array): SessionOutput {
     if (this.stateValue === "failed") return this.failedOutput();
-    if (this.stateValue === "transport") return this.decodeTransport(chunk, [], false);
+    if (this.stateValue === "transport") return this.decodeTransport(chunk, NOTHING_TO_SEND, false);
     if (this.handshake.state !== "awaiting-act2") return this.fail(new NoiseError("handshake-failed", "received data before start()"));
     const buffered = concat(this.pendingHandshake, chunk);
     if (buffered.length < ACT2_LENGTH) {

@@ -1,5 +1,5 @@
 // Fuzzing the seed's TLV envelope (TlvDecoder.decode / decodeRaw), the SV2 extension TLV fields and
-// the tolerant payload decoder the connection uses (decodePayloadWithTrailing), and the seed's
+// the tolerant payload decoders (decodeMessage, which the connection uses, and decodePayloadWithTrailing), and the seed's
 // message path StratumV2Server.handleMessage over a real pool on the embedded node. Only
 // Sv2CodecError / StratumV2Error of kind "ProtocolError" may come out.
 import { concatBytes } from "../../src/bitcoin/bytes.ts";
@@ -10,7 +10,7 @@ import { StratumV2Server } from "../../src/server/stratum-v2-server.ts";
 import { MsgType, Protocol } from "../../src/sv2/constants.ts";
 import { Sv2CodecError } from "../../src/sv2/errors.ts";
 import { decodeTlvFields, encodeTlvFields, findWorkerIdentity } from "../../src/sv2/extension-tlv.ts";
-import { ALL_CODECS, decodePayload, decodePayloadWithTrailing, encodePayload, type Sv2Message } from "../../src/sv2/messages/registry.ts";
+import { ALL_CODECS, decodeMessage, decodePayload, decodePayloadWithTrailing, encodePayload, type Sv2Message } from "../../src/sv2/messages/registry.ts";
 import { TlvDecoder, TlvEncoder } from "../../src/sv2/tlv.ts";
 import { Gen, randomAnyMessage } from "../sv2/samples.ts";
 import { countOutcomes, fuzzCount, hexOf, instanceOf, Prng, REPLAYING, runFuzz, stratumError } from "./lib.ts";
@@ -102,7 +102,7 @@ test(`fuzz TlvDecoder.decode/decodeRaw and decodeTlvFields: ${N_DECODE} random a
 });
 
 const N_TRAILING = fuzzCount(40_000);
-test(`fuzz decodePayloadWithTrailing (the connection's decoder): ${N_TRAILING} mutated payloads throw only Sv2CodecError`, async () => {
+test(`fuzz decodeMessage (the connection's decoder) and decodePayloadWithTrailing: ${N_TRAILING} mutated payloads decode alike or throw only Sv2CodecError`, async () => {
   const msgs = messageCorpus(0x7a11, 800);
   const corpus = msgs.map(encodePayload);
   const stats = await runFuzz<{ msgType: number; ext: number; payload: Uint8Array }>({
@@ -123,7 +123,22 @@ test(`fuzz decodePayloadWithTrailing (the connection's decoder): ${N_TRAILING} m
       return { input: { msgType, ext, payload: m.value }, label: m.label };
     },
     run: ({ msgType, ext, payload }) => {
-      const { message, trailing } = decodePayloadWithTrailing(msgType, payload, ext & 0x7fff);
+      // The connection's decoder (decodeMessage) must read the same message, or fail alike.
+      let lenient: Sv2Message | Error;
+      try {
+        lenient = decodeMessage(msgType, payload, ext & 0x7fff);
+      } catch (e) {
+        lenient = e as Error;
+      }
+      let decoded: { message: Sv2Message; trailing: Uint8Array };
+      try {
+        decoded = decodePayloadWithTrailing(msgType, payload, ext & 0x7fff);
+      } catch (e) {
+        if (!(lenient instanceof Sv2CodecError)) throw new Error(`decodeMessage accepted what decodePayloadWithTrailing refused: ${String(e)}`);
+        throw e;
+      }
+      if (lenient instanceof Error || !Bun.deepEquals(lenient, decoded.message)) throw new Error("decodeMessage disagrees with decodePayloadWithTrailing");
+      const { message, trailing } = decoded;
       // Decoded fields re-encode; the trailing bytes are what the fields left.
       const again = encodePayload(message);
       if (again.length + trailing.length !== payload.length) return "decoded-noncanonical";

@@ -23,7 +23,7 @@ import type { ShareSubmission } from "../../pool/share.ts";
 import { MiningSetupFlags, Protocol, SV2_VERSION } from "../../sv2/constants.ts";
 import { Sv2CodecError } from "../../sv2/errors.ts";
 import { EXTENSION_ID_MASK } from "../../sv2/frame.ts";
-import { decodePayloadWithTrailing, encodeFrame, type Sv2Message } from "../../sv2/messages/registry.ts";
+import { decodeMessage, encodeFrame, type Sv2Message } from "../../sv2/messages/registry.ts";
 import type { OpenExtendedMiningChannel, OpenStandardMiningChannel, SubmitSharesExtended, SubmitSharesStandard } from "../../sv2/messages/mining.ts";
 import type { Outbox } from "../outbox.ts";
 import type { PoolService, SessionHooks } from "../pool-service.ts";
@@ -174,7 +174,7 @@ export class Sv2Connection implements SessionHooks {
   private onFrame(frame: Sv2Frame): void {
     let msg: Sv2Message;
     try {
-      msg = decodePayloadWithTrailing(frame.msgType, frame.payload, frame.extensionType & EXTENSION_ID_MASK).message;
+      msg = decodeMessage(frame.msgType, frame.payload, frame.extensionType & EXTENSION_ID_MASK);
     } catch (e) {
       if (e instanceof Sv2CodecError && e.reason === "unknown-message" && this.state === "ready") {
         // Spec 3.4: unknown messages are ignored once the connection is set up.
@@ -194,10 +194,8 @@ export class Sv2Connection implements SessionHooks {
     }
     switch (msg.type) {
       case "SubmitSharesStandard":
-        this.onShare(msg, undefined);
-        return;
       case "SubmitSharesExtended":
-        this.onShare(msg, msg.extranonce);
+        this.onShare(msg);
         return;
       case "OpenStandardMiningChannel":
         this.onOpenStandard(msg);
@@ -364,22 +362,16 @@ export class Sv2Connection implements SessionHooks {
 
   // ---- shares -----------------------------------------------------------------------------------
 
-  private onShare(msg: SubmitSharesStandard | SubmitSharesExtended, extranonce: Uint8Array | undefined): void {
+  private onShare(msg: SubmitSharesStandard | SubmitSharesExtended): void {
     const nowMs = this.host.service.clock.nowMs();
     const entry = this.channels.get(msg.channelId);
     if (!this.withinRate(entry, nowMs)) {
       this.send({ type: "SubmitSharesError", channelId: msg.channelId, sequenceNumber: msg.sequenceNumber, errorCode: "rate-limited" });
       return;
     }
-    const submission: ShareSubmission = {
-      channelId: msg.channelId,
-      sequenceNumber: msg.sequenceNumber,
-      jobId: msg.jobId,
-      nonce: msg.nonce,
-      ntime: msg.ntime,
-      version: msg.version,
-    };
-    if (extranonce !== undefined) submission.extranonce = extranonce;
+    // The decoded message has the submission's fields (and the extranonce of an extended share):
+    // no copy per share.
+    const submission: ShareSubmission = msg;
     const result = this.host.service.submitShare(this.endpoint, submission);
     if (!result.ok) {
       // Answer errors after any successes already batched for this channel, keeping order.

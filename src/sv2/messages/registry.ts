@@ -131,6 +131,15 @@ export function decodePayload(msgType: number, payload: Uint8Array, extensionTyp
   return readMessage(c, payload, 0, payload.length, true).message;
 }
 
+/**
+ * Decodes one payload, ignoring whatever follows the last field (TLV extension fields nobody asked
+ * for): the connection's hot path, one message per share, with nothing copied.
+ */
+export function decodeMessage(msgType: number, payload: Uint8Array, extensionType = 0): Sv2Message {
+  const c = codecForDecode(msgType, extensionType);
+  return c.read(new Reader(payload, 0, payload.length, c.name));
+}
+
 /** Decodes one payload and returns whatever follows the last field (TLV extension fields), copied. */
 export function decodePayloadWithTrailing(msgType: number, payload: Uint8Array, extensionType = 0): { message: Sv2Message; trailing: Uint8Array } {
   const c = codecForDecode(msgType, extensionType);
