@@ -99,36 +99,52 @@ export function listenDrops(): number {
   return Number.NaN;
 }
 
-export interface StallReport {
-  /** Turns of a 1 ms timer that came more than `thresholdMs` late. */
-  stalls: number;
-  /** The latest turn, ms past its due time. */
-  maxMs: number;
-  /** Sum of the lateness of those turns: time the probe could not run. */
-  stalledMs: number;
+/**
+ * This process's event-loop lag: a 1 ms timer noting turns that come late. When a latency tail shows
+ * up, the pool's and the load's monitors say which process was held up; one in the idle harness says
+ * when the machine itself was (an idle process late by several ms was kept off the CPU by the
+ * hypervisor or everything else, not by the pool).
+ */
+export class LagMonitor {
+  private last = performance.now();
+  private worst = 0;
+  private count = 0;
+  private total = 0;
+  /** Late turns by how late: > 0.5, > 1, > 2, > 5, > 10 ms. */
+  private readonly histogram = [0, 0, 0, 0, 0];
+
+  private readonly timer: ReturnType<typeof setInterval>;
+
+  constructor() {
+    this.timer = setInterval(() => {
+      const now = performance.now();
+      const late = now - this.last - 1;
+      this.last = now;
+      for (let i = 0; i < LAG_BOUNDS_MS.length; i++) if (late > (LAG_BOUNDS_MS[i] as number)) (this.histogram[i] as number)++;
+      if (late > 2) {
+        this.count++;
+        this.total += late;
+        this.worst = Math.max(this.worst, late);
+      }
+    }, 1);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Late turns (> 2 ms) since the last call: how many, the worst and the sum (ms), and the histogram. */
+  take(): { lags: number; worstMs: number; totalMs: number; over: Record<string, number> } {
+    const over: Record<string, number> = {};
+    LAG_BOUNDS_MS.forEach((b, i) => (over[`${b}ms`] = this.histogram[i] as number));
+    const r = { lags: this.count, worstMs: Number(this.worst.toFixed(1)), totalMs: Number(this.total.toFixed(1)), over };
+    this.count = 0;
+    this.worst = 0;
+    this.total = 0;
+    this.histogram.fill(0);
+    return r;
+  }
 }
 
-/**
- * A 1 ms timer in this process (the harness, idle while a scenario runs) that notes how late each
- * turn comes. An idle process that is still late by several ms was kept off the CPU by the machine
- * (the hypervisor, or everything else), not by the pool: a latency tail that coincides with such
- * stalls is the machine's. Returns a function that stops the probe and reports.
- */
-export function startStallProbe(thresholdMs = 2): () => StallReport {
-  const report: StallReport = { stalls: 0, maxMs: 0, stalledMs: 0 };
-  let last = performance.now();
-  const timer = setInterval(() => {
-    const now = performance.now();
-    const late = now - last - 1;
-    last = now;
-    if (late > thresholdMs) {
-      report.stalls++;
-      report.stalledMs += late;
-      report.maxMs = Math.max(report.maxMs, late);
-    }
-  }, 1);
-  return () => {
-    clearInterval(timer);
-    return { stalls: report.stalls, maxMs: Number(report.maxMs.toFixed(1)), stalledMs: Number(report.stalledMs.toFixed(1)) };
-  };
-}
+const LAG_BOUNDS_MS = [0.5, 1, 2, 5, 10];

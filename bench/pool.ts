@@ -30,7 +30,8 @@ import type { MiningFrontend } from "../src/server/pool-service.ts";
 import { PoolIdentity } from "../src/server/sv2/identity.ts";
 import { Sv2Server, sv2OptionsFromConfig } from "../src/server/sv2/server.ts";
 import { heapStats } from "bun:jsc";
-import { LagMonitor, reply, serveCommands, type Json } from "./proc.ts";
+import { LagMonitor } from "./machine.ts";
+import { reply, serveCommands, type Json } from "./proc.ts";
 
 
 function arg(name: string, fallback: string): string {

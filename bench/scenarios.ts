@@ -12,7 +12,7 @@
  */
 import { join } from "node:path";
 import { percentile } from "./lib.ts";
-import { cpuAccount, cpuSample, listenDrops, startStallProbe } from "./machine.ts";
+import { cpuAccount, cpuSample, LagMonitor, listenDrops } from "./machine.ts";
 import { JsonChild, num, pinningAvailable, type Json } from "./proc.ts";
 
 export type Figures = Record<string, number | null>;
@@ -123,16 +123,17 @@ export async function handshakesAndShares(opts: ScenarioOptions): Promise<Figure
     f.share_rtt_tick_p99_us = num(tk.result, "rttP99Us");
     opts.log(`share RTT at ${num(tk.result, "offeredPerSec")}/s offered in 1 ms bursts: p50 ${f.share_rtt_tick_p50_us} µs, p99 ${f.share_rtt_tick_p99_us} µs (pool ${tk.poolCores} cores, other ${tk.otherCores})`);
     await pool.child.request({ cmd: "lag" });
-    const stopProbe = startStallProbe();
+    const idle = new LagMonitor();
     const rt = await accounted(pool, [fleet], () => fleet.request({ cmd: "rate", rate, ms: opts.quick ? 1500 : 4000, connections: miners, warmMs: 500, pacing: "poisson" }, 60_000));
-    const stalls = stopProbe();
+    const stalls = idle.take();
+    idle.stop();
     const poolLag = await pool.child.request({ cmd: "lag" });
     const loadLag = rt.result["loadLag"] as Json;
     f.share_rtt_pool_lag_max_ms = num(poolLag, "worstMs");
     f.share_rtt_load_lag_max_ms = num(loadLag, "worstMs");
-    f.share_rtt_machine_stalls = stalls.stalls;
-    f.share_rtt_machine_stall_max_ms = stalls.maxMs;
-    f.share_rtt_machine_stalled_ms = stalls.stalledMs;
+    f.share_rtt_machine_stalls = stalls.lags;
+    f.share_rtt_machine_stall_max_ms = stalls.worstMs;
+    f.share_rtt_machine_stalled_ms = stalls.totalMs;
     f.share_rtt_p50_us = num(rt.result, "rttP50Us");
     f.share_rtt_p99_us = num(rt.result, "rttP99Us");
     f.share_rtt_p999_us = num(rt.result, "rttP999Us");
@@ -143,7 +144,7 @@ export async function handshakesAndShares(opts: ScenarioOptions): Promise<Figure
     opts.log(
       `share RTT at ${f.share_rtt_offered_per_sec}/s offered (Poisson arrivals): p50 ${f.share_rtt_p50_us} µs, p99 ${f.share_rtt_p99_us} µs (pool ${rt.poolCores} cores, other ${rt.otherCores}); ` +
         `event loops late by > 2 ms meanwhile: pool ${num(poolLag, "lags")} times (worst ${f.share_rtt_pool_lag_max_ms} ms), load ${num(loadLag, "lags")} (worst ${f.share_rtt_load_lag_max_ms} ms), ` +
-        `an idle process ${stalls.stalls} (worst ${stalls.maxMs} ms)`,
+        `an idle process ${stalls.lags} (worst ${stalls.worstMs} ms)`,
     );
     opts.log(`share RTT: late timer turns by how late, pool ${JSON.stringify(poolLag["over"])}, load ${JSON.stringify(loadLag["over"])}`);
     const slow = rt.result["slowBuckets"] as [number, number, number][] | undefined;

@@ -10,7 +10,8 @@
  */
 import { decodeAuthorityPublicKey } from "../../src/noise/keys.ts";
 import { percentile } from "../lib.ts";
-import { LagMonitor, reply, serveCommands, type Json } from "../proc.ts";
+import { LagMonitor } from "../machine.ts";
+import { reply, serveCommands, type Json } from "../proc.ts";
 import { LoadClient, type ClientHooks, type ClientMode } from "./client.ts";
 import { HandshakeCache } from "./session.ts";
 
