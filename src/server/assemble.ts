@@ -30,6 +30,8 @@ export interface AssembleOptions {
   /** Retry timing of block submission (tests use short ones). */
   submitRetryMinMs?: number;
   submitRetryMaxMs?: number;
+  /** Share counters to SQLite every this many ms (default 5 s; tests use short ones). */
+  flushMs?: number;
 }
 
 export function createNode(config: Config, logger: Logger, clock: Clock): NodeAPI {
@@ -95,5 +97,5 @@ export function createPoolService(config: Config, options: AssembleOptions): Poo
     retryMinMs: options.submitRetryMinMs,
     retryMaxMs: options.submitRetryMaxMs,
   });
-  return new PoolService({ pool, node, watcher, submitter, ledger, logger, clock, metrics });
+  return new PoolService({ pool, node, watcher, submitter, ledger, logger, clock, metrics, flushMs: options.flushMs });
 }

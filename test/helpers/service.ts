@@ -16,7 +16,7 @@ export interface TestService {
  * Starts a service mining on an embedded regtest chain. `embeddedDifficulty` 0 = regtest minimum
  * (every other share is a block); tests that must not find blocks pass a higher one.
  */
-export async function startTestService(layers: RawConfig = {}, opts: { embeddedDifficulty?: number; mempoolTxs?: number } = {}): Promise<TestService> {
+export async function startTestService(layers: RawConfig = {}, opts: { embeddedDifficulty?: number; mempoolTxs?: number; flushMs?: number } = {}): Promise<TestService> {
   const base: RawConfig = {
     "": { data_dir: ":memory:" },
     node: { tip_poll_ms: 10 },
@@ -27,7 +27,7 @@ export async function startTestService(layers: RawConfig = {}, opts: { embeddedD
   const config = resolveConfig(merged);
   const logger = createMemoryLogger();
   const node = new EmbeddedNode({ difficulty: opts.embeddedDifficulty ?? 0, mempoolTxs: opts.mempoolTxs ?? 0 });
-  const service = createPoolService(config, { logger, node, submitRetryMinMs: 20, submitRetryMaxMs: 200 });
+  const service = createPoolService(config, { logger, node, submitRetryMinMs: 20, submitRetryMaxMs: 200, flushMs: opts.flushMs });
   service.start();
   await service.ready;
   return { config, service, node, logs: logger.records };
