@@ -250,7 +250,6 @@ export class PoolService {
     return c;
   }
 
-  /** A failure in one front end or timer must never take the process down. */
   /**
    * Writes the share counters gained since the last flush, FLUSH_SLICE_ROWS rows per turn of the
    * event loop: with thousands of workers one transaction would hold the loop (and every share's
@@ -273,6 +272,7 @@ export class PoolService {
     }
   }
 
+  /** A failure in one front end or timer must never take the process down. */
   private safely(what: string, fn: () => void): void {
     try {
       fn();

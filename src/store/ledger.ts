@@ -5,9 +5,9 @@
  *
  * Found blocks are written synchronously (FULL sync) before they are submitted. Share counters are
  * aggregated in memory and flushed every few seconds, in slices of rows when there are many (see
- * `flush`). When the disk refuses writes
- * (full, read-only), nothing is dropped: blocks and counters stay in memory, the failure is logged once
- * per cause, and the writes are retried on every flush until the disk accepts them again.
+ * `flush`). When the disk refuses writes (full, read-only), nothing is dropped: blocks and counters
+ * stay in memory, the failure is logged once per cause, and the writes are retried on every flush
+ * until the disk accepts them again.
  */
 import { Database, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
