@@ -122,6 +122,8 @@ export async function handshakesAndShares(opts: ScenarioOptions): Promise<Figure
     f.share_rtt_tick_p50_us = num(tk.result, "rttP50Us");
     f.share_rtt_tick_p99_us = num(tk.result, "rttP99Us");
     opts.log(`share RTT at ${num(tk.result, "offeredPerSec")}/s offered in 1 ms bursts: p50 ${f.share_rtt_tick_p50_us} µs, p99 ${f.share_rtt_tick_p99_us} µs (pool ${tk.poolCores} cores, other ${tk.otherCores})`);
+    // Who stalled meanwhile: the pool's and this idle process's monitors cover the whole request
+    // (warm-up and settling included), the load's only the measured window.
     await pool.child.request({ cmd: "lag" });
     const idle = new LagMonitor();
     const rt = await accounted(pool, [fleet], () => fleet.request({ cmd: "rate", rate, ms: opts.quick ? 1500 : 4000, connections: miners, warmMs: 500, pacing: "poisson" }, 60_000));
