@@ -40,12 +40,20 @@ async function writeFloor(n: number, rounds: number): Promise<number> {
  * The same writes from C (bench/floor.c, compiled by TinyCC), with nobody waiting on the receiving
  * ends or (`reader`) with another process asleep in epoll on them: null where bun:ffi's cc is unavailable.
  */
+function compileFloorC() {
+  return cc({
+    source: join(import.meta.dir, "floor.c"),
+    symbols: { write_floor: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 } },
+  }).symbols;
+}
+
+/** Compiled once for both runs. */
+let floorC: ReturnType<typeof compileFloorC> | undefined;
+
 function writeFloorC(n: number, rounds: number, reader: boolean): number | null {
   try {
-    const { symbols } = cc({
-      source: join(import.meta.dir, "floor.c"),
-      symbols: { write_floor: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 } },
-    });
+    floorC ??= compileFloorC();
+    const symbols = floorC;
     const fds = new Int32Array(2 * n);
     const perSocketUs = new Float64Array(rounds);
     const rc = symbols.write_floor(n, rounds, ptr(fds), ptr(perSocketUs), reader ? 1 : 0);

@@ -29,11 +29,7 @@ import { createMemoryLogger } from "../src/log.ts";
 function worstOf(rounds: number, fn: () => unknown): number {
   fn();
   let worst = 0;
-  for (let i = 0; i < rounds; i++) {
-    const t0 = performance.now();
-    fn();
-    worst = Math.max(worst, performance.now() - t0);
-  }
+  for (let i = 0; i < rounds; i++) worst = Math.max(worst, timed(fn));
   return worst;
 }
 

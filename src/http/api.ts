@@ -153,12 +153,21 @@ function minOrNull(a: number | null | undefined, b: number | null | undefined): 
   return typeof b === "number" ? Math.min(a, b) : a;
 }
 
+/** When the worker last sent a share (this run or stored) and was last heard from at all. */
+function lastActivity(live: WorkerStats | undefined, stored: WorkerTotals | undefined): { lastShareMs: number | null; lastSeenMs: number | null } {
+  const lastShareMs = maxOrNull(live?.counters.lastShareMs, stored?.lastSeenMs);
+  return { lastShareMs, lastSeenMs: maxOrNull(live?.lastSeenMs, lastShareMs) };
+}
+
+function isSilent(nowMs: number, lastSeenMs: number | null): boolean {
+  return lastSeenMs === null || nowMs - lastSeenMs > SILENT_AFTER_MS;
+}
+
 function workerView(nowMs: number, live: WorkerStats | undefined, stored: WorkerTotals | undefined, name: string): WorkerView {
   const c = live?.counters;
   const accepted = Math.max(c?.accepted ?? 0, stored?.accepted ?? 0);
   const rejected = Math.max(c?.rejected ?? 0, stored?.rejected ?? 0);
-  const lastShareMs = maxOrNull(c?.lastShareMs, stored?.lastSeenMs);
-  const lastSeenMs = maxOrNull(live?.lastSeenMs, lastShareMs);
+  const { lastShareMs, lastSeenMs } = lastActivity(live, stored);
   const channels = live?.channels ?? 0;
   return {
     name,
@@ -176,7 +185,7 @@ function workerView(nowMs: number, live: WorkerStats | undefined, stored: Worker
     firstSeenMs: minOrNull(live?.firstSeenMs, stored?.firstSeenMs),
     lastSeenMs,
     lastShareMs,
-    silent: lastSeenMs === null || nowMs - lastSeenMs > SILENT_AFTER_MS,
+    silent: isSilent(nowMs, lastSeenMs),
     rejectedByReason: { ...(c?.rejectedByReason ?? {}) },
   };
 }
@@ -201,9 +210,7 @@ export function workersPage(service: PoolService, limit = Number.POSITIVE_INFINI
   const rows: { name: string; live: WorkerStats | undefined; stored: WorkerTotals | undefined; hashrate: number; accepted: number }[] = [];
   let silent = 0;
   const add = (name: string, live: WorkerStats | undefined, stored: WorkerTotals | undefined): void => {
-    const lastShareMs = maxOrNull(live?.counters.lastShareMs, stored?.lastSeenMs);
-    const lastSeenMs = maxOrNull(live?.lastSeenMs, lastShareMs);
-    if (lastSeenMs === null || nowMs - lastSeenMs > SILENT_AFTER_MS) silent++;
+    if (isSilent(nowMs, lastActivity(live, stored).lastSeenMs)) silent++;
     const hashrate = live?.meter.hashrate(nowMs) ?? 0;
     rows.push({ name, live, stored, hashrate, accepted: Math.max(live?.counters.accepted ?? 0, stored?.accepted ?? 0) });
   };
